@@ -1,0 +1,59 @@
+"""The typer command layer: parse arguments, call the core, print.
+
+Sub-apps and commands live one module each; none imports heavy libraries at module level,
+so ``msgen --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from msgen.__about__ import __version__
+from msgen.cli import init as _init
+from msgen.cli import listing as _listing
+from msgen.cli.new import app as new_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="msgen",
+    help="Scaffold and operate production-shaped FastAPI microservice systems.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"msgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help="Show the version and exit.",
+            callback=_show_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Scaffold and operate production-shaped FastAPI microservice systems."""
+
+
+app.command("init")(_init.init)
+app.command("list")(_listing.list_services)
+app.add_typer(new_app, name="new")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="msgen")

@@ -1,0 +1,111 @@
+"""``msgen new service NAME``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from msgen.cli._ui import boundary, console, escape
+
+DbChoice = Literal["sqlite", "postgres", "none"]
+DB_CHOICES: tuple[DbChoice, ...] = ("sqlite", "postgres", "none")
+
+
+def _interactive(defaults: bool) -> bool:
+    return not defaults and sys.stdin.isatty() and sys.stdout.isatty()
+
+
+@boundary
+def new_service(
+    name: Annotated[str, typer.Argument(help="Service name: a DNS label such as 'orders'.")],
+    db: Annotated[
+        DbChoice | None,
+        typer.Option(
+            help="Database: sqlite (zero setup; PostgreSQL by setting DATABASE_URL), "
+            "postgres, or none.  [default: sqlite]",
+            show_default=False,
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="HTTP port (default: next free port in the workspace from 8001)."),
+    ] = None,
+    resource: Annotated[
+        str | None,
+        typer.Option(help="The CRUD entity (default: from the name, orders -> Order)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Directory to render into (default: ./NAME)."),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Render over an existing service or non-empty directory."),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the files that would be written; write none.")
+    ] = False,
+    defaults: Annotated[
+        bool, typer.Option("--defaults", help="Never prompt; use defaults for what is not given.")
+    ] = False,
+) -> None:
+    """Render a FastAPI service with its own database, tests and Dockerfile."""
+    from msgen.naming import derive_names
+    from msgen.scaffold import NewServiceOptions
+    from msgen.scaffold import new_service as run
+
+    names = derive_names(name, resource=resource)  # fail fast, before any prompt
+    if _interactive(defaults):
+        if db is None:
+            db = typer.prompt(
+                "Database (sqlite, postgres, none)",
+                default="sqlite",
+                type=typer.Choice(list(DB_CHOICES)),  # type: ignore[attr-defined]
+            )
+        if resource is None:
+            resource = typer.prompt("Resource (the CRUD entity)", default=names.resource_class)
+    options = NewServiceOptions(
+        name=name,
+        db=db or "sqlite",
+        port=port,
+        resource=resource,
+        output=output,
+        force=force,
+        dry_run=dry_run,
+    )
+    result = run(options, cwd=Path.cwd())
+    if result.dry_run:
+        _print_tree(result.target, result.files)
+        console().print(f"[dim]dry run: {len(result.files)} files, nothing written[/]")
+        return
+    if result.workspace_created:
+        console().print(f"Created workspace {escape(str(result.workspace))}", soft_wrap=True)
+    console().print(
+        f"[green]Created service[/] [bold]{result.names.service}[/] in "
+        f"{escape(str(result.target))} (port {result.port}, db {options.db}, "
+        f"resource {result.names.resource_class} at /{result.names.resource_path})",
+        soft_wrap=True,
+    )
+    console().print(
+        f"Next:\n  cd {escape(str(result.target))}\n  pip install -e '.[test]' && pytest\n"
+        f"  uvicorn {result.names.package}.main:app --port {result.port}",
+        soft_wrap=True,
+    )
+
+
+def _print_tree(target: Path, files: tuple[str, ...]) -> None:
+    from rich.tree import Tree
+
+    tree = Tree(f"[bold]{escape(str(target))}[/]")
+    nodes: dict[tuple[str, ...], Tree] = {(): tree}
+    for file in files:
+        parts = tuple(file.split("/"))
+        for depth in range(1, len(parts)):
+            key = parts[:depth]
+            if key not in nodes:
+                nodes[key] = nodes[key[:-1]].add(f"[bold blue]{escape(key[-1])}/[/]")
+        nodes[parts[:-1]].add(escape(parts[-1]))
+    console().print(tree)

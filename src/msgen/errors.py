@@ -1,0 +1,116 @@
+"""The one error tree of msgen.
+
+Every error the core raises on purpose derives from :class:`MsgenError`. The CLI has a
+single boundary that turns it into one red line (plus the hint) on stderr and an exit
+code; library errors are translated where they enter msgen (``raise ... from exc``).
+
+::
+
+    MsgenError                      exit 1
+    ├── UsageError                  exit 2: the command line asked for something invalid
+    │   ├── InvalidNameError        a service/system/resource name breaks a naming rule
+    │   ├── PortError               a port is taken or outside 1024-65535
+    │   ├── DuplicateServiceError   the name is already in the workspace
+    │   └── TargetExistsError       the target directory exists and is not empty
+    ├── WorkspaceError
+    │   ├── WorkspaceNotFoundError  no msgen.yaml here or in any parent directory
+    │   ├── WorkspaceExistsError    msgen init where a msgen.yaml already exists
+    │   └── WorkspaceInvalidError   msgen.yaml is not valid YAML or breaks the schema
+    └── RenderError                 copier failed to render a template
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DuplicateServiceError",
+    "InvalidNameError",
+    "MsgenError",
+    "PortError",
+    "RenderError",
+    "TargetExistsError",
+    "UsageError",
+    "WorkspaceError",
+    "WorkspaceExistsError",
+    "WorkspaceInvalidError",
+    "WorkspaceNotFoundError",
+]
+
+
+class MsgenError(Exception):
+    """Base of every error msgen raises on purpose.
+
+    ``code`` is stable (scripts read it from ``--json`` output), ``hint`` tells the user
+    what to do next, ``exit_code`` is what the CLI exits with.
+    """
+
+    code = "error"
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(MsgenError):
+    """The command line asked for something msgen refuses; nothing was written."""
+
+    code = "usage"
+    exit_code = 2
+
+
+class InvalidNameError(UsageError):
+    """A name breaks one of the naming rules (see :mod:`msgen.naming`)."""
+
+    code = "invalid-name"
+
+
+class PortError(UsageError):
+    """A port is already used in the workspace or outside the allowed range."""
+
+    code = "port"
+
+
+class DuplicateServiceError(UsageError):
+    """The workspace already has a service of that name."""
+
+    code = "duplicate-service"
+
+
+class TargetExistsError(UsageError):
+    """The target directory exists and is not empty."""
+
+    code = "target-exists"
+
+
+class WorkspaceError(MsgenError):
+    """Something is wrong with finding, reading or writing ``msgen.yaml``."""
+
+    code = "workspace"
+
+
+class WorkspaceNotFoundError(WorkspaceError):
+    """No ``msgen.yaml`` in the directory or any of its parents."""
+
+    code = "workspace-not-found"
+
+
+class WorkspaceExistsError(WorkspaceError):
+    """``msgen init`` found a workspace file already there."""
+
+    code = "workspace-exists"
+
+
+class WorkspaceInvalidError(WorkspaceError):
+    """``msgen.yaml`` is not valid YAML or does not match the workspace schema."""
+
+    code = "workspace-invalid"
+
+
+class RenderError(MsgenError):
+    """Copier could not render a template; nothing was written."""
+
+    code = "render"

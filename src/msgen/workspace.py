@@ -1,0 +1,370 @@
+"""The workspace file, ``msgen.yaml``: one typed model, found upward, saved atomically.
+
+The file is parsed with ruamel.yaml's round-trip loader so that a save keeps the user's
+comments, key order and formatting; the data is validated by one pydantic model, and a
+validation error names the file, line and key. Saves write a temporary file next to the
+workspace file and rename it over the old one, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from msgen.errors import (
+    InvalidNameError,
+    WorkspaceError,
+    WorkspaceExistsError,
+    WorkspaceInvalidError,
+    WorkspaceNotFoundError,
+)
+from msgen.naming import validate_service_name, validate_system_name
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "WORKSPACE_FILE",
+    "ServiceEntry",
+    "Workspace",
+    "WorkspaceFile",
+    "create_workspace",
+    "default_system_name",
+    "find_workspace",
+    "init_workspace",
+    "load_workspace",
+    "open_workspace",
+]
+
+WORKSPACE_FILE = "msgen.yaml"
+SCHEMA_VERSION = 1
+
+Db = Literal["sqlite", "postgres", "none"]
+
+
+def _service_name(value: str) -> str:
+    try:
+        return validate_service_name(value)
+    except InvalidNameError as exc:
+        raise ValueError(exc.message) from None
+
+
+ServiceName = Annotated[str, AfterValidator(_service_name)]
+Kind = Literal["service", "gateway"]
+
+
+class ServiceEntry(BaseModel):
+    """One service (or gateway) of the system, as recorded in ``msgen.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind = "service"
+    path: str
+    port: Annotated[int, Field(ge=1024, le=65535, strict=True)]
+    version: str = "0.1.0"
+    template_version: str | None = None
+    db: Db = "sqlite"
+    resource: str | None = None
+    features: list[str] = Field(default_factory=list)
+
+    @field_validator("path")
+    @classmethod
+    def _path_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    def feature_labels(self) -> list[str]:
+        """What a person scanning ``msgen list`` wants to see about this service."""
+        labels = [] if self.kind == "gateway" else [f"db:{self.db}"]
+        return [*labels, *self.features]
+
+
+class Workspace(BaseModel):
+    """The whole system: its name and its services, keyed by service name."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    schema_version: Annotated[int, Field(alias="schema", strict=True)] = SCHEMA_VERSION
+    name: str
+    services: dict[ServiceName, ServiceEntry] = Field(default_factory=dict)
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_schema(cls, value: int) -> int:
+        if value > SCHEMA_VERSION:
+            raise ValueError(
+                f"schema {value} is newer than this msgen understands ({SCHEMA_VERSION}); "
+                "upgrade msgen"
+            )
+        if value < 1:
+            raise ValueError("must be 1 or more")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        try:
+            return validate_system_name(value)
+        except InvalidNameError as exc:
+            raise ValueError(exc.message) from None
+
+    @field_validator("services", mode="before")
+    @classmethod
+    def _services_mapping(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    def used_ports(self) -> set[int]:
+        """Ports taken by the services already in the workspace."""
+        return {svc.port for svc in self.services.values()}
+
+
+@dataclass(slots=True)
+class WorkspaceFile:
+    """A loaded (or new) ``msgen.yaml``: the typed model plus the round-trip document."""
+
+    path: Path
+    model: Workspace
+    _document: Any = field(default=None, repr=False)
+
+    @property
+    def root(self) -> Path:
+        """The workspace directory (where ``msgen.yaml`` lives)."""
+        return self.path.parent
+
+    def service_dir(self, name: str) -> Path:
+        """Absolute directory of a recorded service."""
+        return (self.root / self.model.services[name].path).resolve()
+
+    def relative_path(self, directory: Path) -> str:
+        """How ``directory`` is recorded: relative to the root when inside it."""
+        directory = directory.resolve()
+        try:
+            return directory.relative_to(self.root.resolve()).as_posix() or "."
+        except ValueError:
+            return directory.as_posix()
+
+    def save(self) -> None:
+        """Write the model back atomically, keeping comments and order of the old file."""
+        from ruamel.yaml.comments import CommentedMap
+
+        data = self.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if self._document is None:
+            self._document = CommentedMap()
+            self._document.yaml_set_start_comment(
+                "msgen workspace: the services of this system. Edited by msgen; comments "
+                "and order are kept."
+            )
+        self._document = _merge(self._document, data)
+        try:
+            _atomic_write(self.path, _dump(self._document))
+        except OSError as exc:
+            raise WorkspaceError(f"cannot write {self.path}: {exc.strerror}") from exc
+
+
+def find_workspace(start: Path) -> Path | None:
+    """The nearest ``msgen.yaml`` in ``start`` or its parents, like git finds ``.git``."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        candidate = directory / WORKSPACE_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def open_workspace(start: Path) -> WorkspaceFile:
+    """Find and load the workspace for ``start``, or raise WorkspaceNotFoundError."""
+    path = find_workspace(start)
+    if path is None:
+        raise WorkspaceNotFoundError(
+            f"no {WORKSPACE_FILE} in {start} or any parent directory",
+            hint="run 'msgen init' to create a workspace here",
+        )
+    return load_workspace(path)
+
+
+def create_workspace(root: Path, *, name: str) -> WorkspaceFile:
+    """A new, unsaved workspace in ``root``; refuses to replace an existing file."""
+    path = root / WORKSPACE_FILE
+    if path.exists():
+        raise WorkspaceExistsError(f"{path} already exists", hint="edit it, or remove it first")
+    try:
+        model = Workspace(name=name)
+    except ValidationError as exc:
+        raise WorkspaceInvalidError(_first_message(exc)) from None
+    return WorkspaceFile(path=path, model=model)
+
+
+def default_system_name(directory: Path) -> str:
+    """A valid system name derived from a directory name (``My Shop`` -> ``my-shop``)."""
+    import re
+
+    candidate = re.sub(r"[^a-z0-9]+", "-", directory.resolve().name.lower()).strip("-")
+    candidate = re.sub(r"^[^a-z]+", "", candidate)[:40].rstrip("-")
+    try:
+        return validate_system_name(candidate)
+    except InvalidNameError:
+        return "system"
+
+
+def load_workspace(path: Path) -> WorkspaceFile:
+    """Parse and validate ``path``; errors name the file, line and key."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WorkspaceInvalidError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        document = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise WorkspaceInvalidError(
+            f"{path}{line}: not valid YAML: {exc.problem or exc.context}"
+        ) from None
+    except YAMLError as exc:
+        raise WorkspaceInvalidError(f"{path}: not valid YAML: {exc}") from None
+    if document is None:
+        raise WorkspaceInvalidError(f"{path}: the file is empty", hint="run 'msgen init' again")
+    if not isinstance(document, dict):
+        raise WorkspaceInvalidError(f"{path}:1: the top level must be a mapping of keys")
+    try:
+        model = Workspace.model_validate(_plain(document))
+    except ValidationError as exc:
+        raise WorkspaceInvalidError(_located_message(path, document, exc)) from None
+    return WorkspaceFile(path=path, model=model, _document=document)
+
+
+def _plain(node: Any) -> Any:
+    """Round-trip containers to plain dicts and lists for validation."""
+    if isinstance(node, dict):
+        return {key: _plain(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_plain(value) for value in node]
+    return node
+
+
+def _first_message(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _located_message(path: Path, document: Any, exc: ValidationError) -> str:
+    """``msgen.yaml:7: services.orders.port: <problem>`` for the first error."""
+    errors = exc.errors()
+    error = errors[0]
+    loc = [part for part in error["loc"] if not (isinstance(part, str) and "[" in part)]
+    line = 1
+    node = document
+    for part in loc:
+        position = _position(node, part)
+        if position is None:
+            break
+        line = position + 1
+        node = node[part]
+    key = ".".join(str(part) for part in loc) or "(top level)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    elif "input" in error and not isinstance(error["input"], dict | list):
+        message = f"{message} (got {error['input']!r})"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{path}:{line}: {key}: {message}{more}"
+
+
+def _position(node: Any, part: str | int) -> int | None:
+    try:
+        if isinstance(node, dict) and part in node:
+            return int(node.lc.key(part)[0])  # type: ignore[attr-defined]
+        if isinstance(node, list) and isinstance(part, int) and part < len(node):
+            return int(node.lc.item(part)[0])  # type: ignore[attr-defined]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return None
+
+
+def _merge(node: Any, data: Any) -> Any:
+    """Update a round-trip node in place with ``data``, keeping comments where keys stay."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, CommentedMap) and isinstance(data, dict):
+        for key in [key for key in node if key not in data]:
+            del node[key]
+        for key, value in data.items():
+            node[key] = _merge(node[key], value) if key in node else _fresh(value)
+        return node
+    if isinstance(node, CommentedSeq) and isinstance(data, list) and list(node) == data:
+        return node
+    return _fresh(data)
+
+
+def _fresh(value: Any) -> Any:
+    """New YAML nodes: mappings in block style, short scalar lists in flow style."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(value, dict):
+        mapping = CommentedMap()
+        for key, item in value.items():
+            mapping[key] = _fresh(item)
+        return mapping
+    if isinstance(value, list):
+        seq = CommentedSeq(_fresh(item) for item in value)
+        if all(not isinstance(item, dict | list) for item in value):
+            seq.fa.set_flow_style()
+        return seq
+    return value
+
+
+def _dump(document: Any) -> str:
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 100
+    buffer = io.StringIO()
+    yaml.dump(document, buffer)
+    return buffer.getvalue()
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, fsync, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).chmod(mode)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def init_workspace(root: Path, *, name: str | None = None) -> WorkspaceFile:
+    """Create and save a new ``msgen.yaml`` in ``root`` (created if missing)."""
+    workspace = create_workspace(root, name=name or default_system_name(root))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot create {root}: {exc.strerror}") from exc
+    workspace.save()
+    return workspace

@@ -1,0 +1,69 @@
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from msgen.cli import app
+
+runner = CliRunner()
+
+WORKSPACE = """\
+schema: 1
+name: shop
+services:
+  orders:
+    path: orders
+    port: 8001
+    db: postgres
+    features: [tracing]
+  edge:
+    kind: gateway
+    path: gateway
+    port: 8000
+"""
+
+
+def test_list_table(tree, monkeypatch) -> None:
+    root = tree({"msgen.yaml": WORKSPACE, "orders/x": ""})
+    monkeypatch.chdir(root / "orders")
+    result = runner.invoke(app, ["list"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    row = next(line for line in lines if "orders" in line and "8001" in line)
+    assert "db:postgres, tracing" in row
+    assert any("edge" in line and "gateway" in line and "8000" in line for line in lines)
+
+
+def test_list_json(tree, monkeypatch) -> None:
+    root = tree({"msgen.yaml": WORKSPACE})
+    monkeypatch.chdir(root)
+    result = runner.invoke(app, ["list", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["name"] == "shop"
+    assert [s["name"] for s in data["services"]] == ["orders", "edge"]
+    assert data["services"][0]["port"] == 8001
+    assert data["services"][0]["features"] == ["tracing"]
+    assert data["services"][1]["kind"] == "gateway"
+
+
+def test_list_empty_workspace(tree, monkeypatch) -> None:
+    monkeypatch.chdir(tree({"msgen.yaml": "schema: 1\nname: shop\n"}))
+    result = runner.invoke(app, ["list"])
+    assert result.exit_code == 0
+    assert "no services yet" in result.stdout
+
+
+def test_list_outside_workspace_fails_cleanly(in_tmp: Path) -> None:
+    result = runner.invoke(app, ["list"])
+    assert result.exit_code == 1
+    assert "no msgen.yaml" in result.stderr
+    assert "hint: run 'msgen init'" in result.stderr
+
+
+def test_list_invalid_workspace_names_line(tree, monkeypatch) -> None:
+    monkeypatch.chdir(tree({"msgen.yaml": WORKSPACE.replace("port: 8001", "port: many")}))
+    result = runner.invoke(app, ["list"])
+    assert result.exit_code == 1
+    assert "msgen.yaml:6: services.orders.port" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
