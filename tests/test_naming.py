@@ -164,18 +164,32 @@ def test_as_data_has_every_template_key() -> None:
 
 @pytest.mark.parametrize(
     ("plural", "singular"),
-    [("orders", "order"), ("cities", "city"), ("classes", "class"), ("status", "status"),
-     ("news", "new"), ("analysis", "analysis"), ("matches", "match"), ("wishes", "wish")],
-)  # fmt: skip
+    [
+        ("orders", "order"),
+        ("cities", "city"),
+        ("classes", "class"),
+        ("status", "status"),
+        ("news", "new"),
+        ("analysis", "analysis"),
+        ("matches", "match"),
+        ("wishes", "wish"),
+    ],
+)
 def test_singularize(plural: str, singular: str) -> None:
     assert singularize(plural) == singular
 
 
 @pytest.mark.parametrize(
     ("singular", "plural"),
-    [("order", "orders"), ("city", "cities"), ("day", "days"), ("box", "boxes"),
-     ("match", "matches"), ("class", "classes")],
-)  # fmt: skip
+    [
+        ("order", "orders"),
+        ("city", "cities"),
+        ("day", "days"),
+        ("box", "boxes"),
+        ("match", "matches"),
+        ("class", "classes"),
+    ],
+)
 def test_pluralize(singular: str, plural: str) -> None:
     assert pluralize(singular) == plural
 

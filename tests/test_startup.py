@@ -9,8 +9,20 @@ import sys
 
 import pytest
 
-HEAVY = ("copier", "docker", "consul", "httpx", "sqlalchemy", "ruamel", "jinja2", "yaml",
-         "rich.markdown", "typer.rich_utils", "msgen.workspace", "msgen.render")  # fmt: skip
+HEAVY = (
+    "copier",
+    "docker",
+    "consul",
+    "httpx",
+    "sqlalchemy",
+    "ruamel",
+    "jinja2",
+    "yaml",
+    "rich.markdown",
+    "typer.rich_utils",
+    "msgen.workspace",
+    "msgen.render",
+)
 
 PROBE = """
 import sys
@@ -26,9 +38,15 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["--version"], ["new", "--help"], ["new", "service", "--help"], ["list", "--help"],
-     ["init", "--help"]],
-)  # fmt: skip
+    [
+        ["--help"],
+        ["--version"],
+        ["new", "--help"],
+        ["new", "service", "--help"],
+        ["list", "--help"],
+        ["init", "--help"],
+    ],
+)
 def test_help_leaves_heavy_modules_unimported(argv: list[str]) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, check=True

@@ -66,20 +66,28 @@ def test_open_without_workspace_raises_with_hint(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (VALID.replace("    db: postgres\n", "    db: postgres\n    colour: red\n"),
-         ":10: services.orders.colour: unknown key"),
-        (VALID.replace("port: 8001   # fixed port", "port: eighty"),
-         ":8: services.orders.port: Input should be a valid integer (got 'eighty')"),
-        (VALID.replace("port: 8001   # fixed port", "port: '8001'"),
-         ":8: services.orders.port: Input should be a valid integer"),
-        (VALID.replace("port: 8002", "port: 80"),
-         ":12: services.billing.port: Input should be greater than or equal to 1024"),
-        (VALID.replace("db: postgres", "db: mysql"),
-         ":9: services.orders.db: Input should be 'sqlite', 'postgres' or 'none'"),
-        (VALID.replace("kind: service", "kind: worker"),
-         ":6: services.orders.kind:"),
-        (VALID.replace("name: shop   # keep me", "name: My Shop"),
-         ":3: name: invalid system name"),
+        (
+            VALID.replace("    db: postgres\n", "    db: postgres\n    colour: red\n"),
+            ":10: services.orders.colour: unknown key",
+        ),
+        (
+            VALID.replace("port: 8001   # fixed port", "port: eighty"),
+            ":8: services.orders.port: Input should be a valid integer (got 'eighty')",
+        ),
+        (
+            VALID.replace("port: 8001   # fixed port", "port: '8001'"),
+            ":8: services.orders.port: Input should be a valid integer",
+        ),
+        (
+            VALID.replace("port: 8002", "port: 80"),
+            ":12: services.billing.port: Input should be greater than or equal to 1024",
+        ),
+        (
+            VALID.replace("db: postgres", "db: mysql"),
+            ":9: services.orders.db: Input should be 'sqlite', 'postgres' or 'none'",
+        ),
+        (VALID.replace("kind: service", "kind: worker"), ":6: services.orders.kind:"),
+        (VALID.replace("name: shop   # keep me", "name: My Shop"), ":3: name: invalid system name"),
         (VALID.replace("name: shop   # keep me\n", ""), ":1: name: required key is missing"),
         (VALID.replace("schema: 1", "schema: 99"), ":2: schema: schema 99 is newer"),
         (VALID.replace("schema: 1", "schema: 1\ncolour: blue"), ":3: colour: unknown key"),
@@ -89,7 +97,7 @@ def test_open_without_workspace_raises_with_hint(tmp_path: Path) -> None:
         ("name: [unclosed\n", ":2: not valid YAML"),
         ("", "the file is empty"),
     ],
-)  # fmt: skip
+)
 def test_invalid_workspace_names_file_line_and_key(tree, text: str, expected: str) -> None:
     root = tree({"msgen.yaml": text})
     with pytest.raises(WorkspaceInvalidError) as info:
@@ -168,9 +176,14 @@ def test_create_refuses_bad_system_name(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("directory", "expected"),
-    [("shop", "shop"), ("My Shop", "my-shop"), ("123", "system"), ("2024-shop", "shop"),
-     ("a_b", "a-b")],
-)  # fmt: skip
+    [
+        ("shop", "shop"),
+        ("My Shop", "my-shop"),
+        ("123", "system"),
+        ("2024-shop", "shop"),
+        ("a_b", "a-b"),
+    ],
+)
 def test_default_system_name_from_directory(tmp_path: Path, directory: str, expected: str) -> None:
     assert default_system_name(tmp_path / directory) == expected
 

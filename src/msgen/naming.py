@@ -44,11 +44,27 @@ _CAMEL_SPLIT = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[-_]")
 # the same name would shadow them.
 _THIRD_PARTY = frozenset(
     {
-        "aiosqlite", "alembic", "anyio", "asyncpg", "fastapi", "faststream", "httpx",
-        "msgen", "opentelemetry", "prometheus_client", "pydantic", "pydantic_settings",
-        "pytest", "ruff", "sqlalchemy", "starlette", "structlog", "tenacity", "uvicorn",
+        "aiosqlite",
+        "alembic",
+        "anyio",
+        "asyncpg",
+        "fastapi",
+        "faststream",
+        "httpx",
+        "msgen",
+        "opentelemetry",
+        "prometheus_client",
+        "pydantic",
+        "pydantic_settings",
+        "pytest",
+        "ruff",
+        "sqlalchemy",
+        "starlette",
+        "structlog",
+        "tenacity",
+        "uvicorn",
     }
-)  # fmt: skip
+)
 # Directory and module names the generated project itself uses next to the package.
 _PROJECT_NAMES = frozenset({"src", "tests", "test", "migrations", "site", "conftest"})
 # Resource names that would clash with attributes and helpers in the generated code.
@@ -122,8 +138,14 @@ def _words(text: str) -> list[str]:
 
 def singularize(word: str) -> str:
     """Singular of a lowercase English noun, by the regular rules (orders -> order)."""
-    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("xes", "x"), ("ches", "ch"),
-                         ("shes", "sh"), ("zes", "z")):  # fmt: skip
+    for suffix, repl in (
+        ("ies", "y"),
+        ("sses", "ss"),
+        ("xes", "x"),
+        ("ches", "ch"),
+        ("shes", "sh"),
+        ("zes", "z"),
+    ):
         if word.endswith(suffix) and len(word) > len(suffix):
             return word[: -len(suffix)] + repl
     if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 1:

@@ -37,8 +37,9 @@ def list_services(
     for column in ("name", "kind", "port", "features", "path"):
         table.add_column(column, justify="right" if column == "port" else "left")
     for name, entry in model.services.items():
-        table.add_row(name, entry.kind, str(entry.port), ", ".join(entry.feature_labels()),
-                      entry.path)  # fmt: skip
+        table.add_row(
+            name, entry.kind, str(entry.port), ", ".join(entry.feature_labels()), entry.path
+        )
     if not model.services:
         console().print(f"[dim]{model.name} has no services yet: msgen new service NAME[/]")
         return

@@ -1,0 +1,194 @@
+"""``msgen new service`` through the CLI: what it writes, what it refuses."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from msgen.cli import app
+from msgen.workspace import load_workspace
+
+runner = CliRunner()
+
+
+def new(*args: str):
+    return runner.invoke(app, ["new", "service", *args, "--defaults"], terminal_width=200)
+
+
+def snapshot_dir(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_outside_workspace_creates_one_and_says_so(in_tmp: Path) -> None:
+    result = new("orders")
+    assert result.exit_code == 0, result.output
+    assert "Created workspace" in result.stdout
+    assert "Created service orders" in result.stdout
+    ws = load_workspace(in_tmp / "msgen.yaml")
+    entry = ws.model.services["orders"]
+    assert (entry.path, entry.port, entry.db, entry.resource) == ("orders", 8001, "sqlite", "Order")
+    assert (in_tmp / "orders" / "src" / "orders" / "main.py").is_file()
+    assert (in_tmp / "orders" / ".copier-answers.yml").is_file()
+
+
+def test_second_service_gets_next_port_and_is_found_from_subdirectory(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert new("orders").exit_code == 0
+    monkeypatch.chdir(in_tmp / "orders" / "src")
+    result = new("billing", "--db", "postgres")
+    assert result.exit_code == 0, result.output
+    assert "Created workspace" not in result.stdout
+    ws = load_workspace(in_tmp / "msgen.yaml")
+    assert ws.model.services["billing"].port == 8002
+    assert ws.model.services["billing"].db == "postgres"
+    assert (in_tmp / "billing" / "pyproject.toml").is_file()
+
+
+def test_answers_file_records_every_answer(in_tmp: Path) -> None:
+    assert new("order-items", "--port", "9100", "--db", "postgres").exit_code == 0
+    answers = (in_tmp / "order-items" / ".copier-answers.yml").read_text()
+    for line in (
+        "service_name: order-items",
+        "package_name: order_items",
+        "resource_class: OrderItem",
+        "resource_path: order-items",
+        "port: 9100",
+        "db: postgres",
+        "msgen_version: ",
+    ):
+        assert line in answers
+
+
+def test_resource_and_output_options(in_tmp: Path) -> None:
+    result = new("billing", "--resource", "Invoice", "--output", "apps/billing")
+    assert result.exit_code == 0, result.output
+    ws = load_workspace(in_tmp / "msgen.yaml")
+    assert ws.model.services["billing"].path == "apps/billing"
+    assert ws.model.services["billing"].resource == "Invoice"
+    routes = (in_tmp / "apps" / "billing" / "src" / "billing").rglob("*.py")
+    assert any('"/invoices' in p.read_text() for p in routes)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["Orders"], "invalid service name 'Orders'"),
+        (["../x"], "a name is not a path"),
+        (["/abs"], "a name is not a path"),
+        (["json"], "shadow the standard library"),
+        (["orders", "--port", "80"], "outside 1024-65535"),
+        (["orders", "--port", "70000"], "outside 1024-65535"),
+        (["orders", "--resource", "class"], "invalid resource name"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    in_tmp: Path, args: list[str], message: str
+) -> None:
+    result = new(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert result.stderr.startswith("error: ")
+    assert "Traceback" not in result.output
+    assert list(in_tmp.iterdir()) == []
+
+
+def test_bad_db_choice_is_a_usage_error(in_tmp: Path) -> None:
+    result = new("orders", "--db", "mysql")
+    assert result.exit_code == 2
+    assert list(in_tmp.iterdir()) == []
+
+
+def test_duplicate_name_and_used_port_are_refused(in_tmp: Path) -> None:
+    assert new("orders").exit_code == 0
+    before = snapshot_dir(in_tmp)
+    duplicate = new("orders")
+    assert duplicate.exit_code == 2
+    assert "already has a service named 'orders'" in duplicate.stderr
+    taken = new("billing", "--port", "8001")
+    assert taken.exit_code == 2
+    assert "port 8001 is already used" in taken.stderr
+    assert snapshot_dir(in_tmp) == before
+
+
+def test_existing_non_empty_directory_needs_force(in_tmp: Path) -> None:
+    (in_tmp / "orders").mkdir()
+    (in_tmp / "orders" / "notes.txt").write_text("mine")
+    result = new("orders")
+    assert result.exit_code == 2
+    assert "already exists and is not empty" in result.stderr
+    assert "--force" in result.stderr
+    assert not (in_tmp / "msgen.yaml").exists()
+    forced = new("orders", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert (in_tmp / "orders" / "notes.txt").read_text() == "mine"
+    assert (in_tmp / "orders" / "pyproject.toml").is_file()
+
+
+def test_existing_empty_directory_is_used(in_tmp: Path) -> None:
+    (in_tmp / "orders").mkdir()
+    assert new("orders").exit_code == 0
+    assert (in_tmp / "orders" / "pyproject.toml").is_file()
+
+
+def test_force_regenerates_a_recorded_service_on_its_port(in_tmp: Path) -> None:
+    assert new("orders", "--port", "9001").exit_code == 0
+    (in_tmp / "orders" / "README.md").write_text("edited")
+    result = new("orders", "--force")
+    assert result.exit_code == 0, result.output
+    assert (in_tmp / "orders" / "README.md").read_text() != "edited"
+    assert load_workspace(in_tmp / "msgen.yaml").model.services["orders"].port == 9001
+
+
+def test_dry_run_prints_tree_and_writes_nothing(in_tmp: Path) -> None:
+    result = new("orders", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "pyproject.toml" in result.stdout
+    assert "main.py" in result.stdout
+    assert "nothing written" in result.stdout
+    assert list(in_tmp.iterdir()) == []
+
+
+def test_failed_render_leaves_no_directory_and_unchanged_workspace(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert new("orders").exit_code == 0
+    before = (in_tmp / "msgen.yaml").read_text()
+
+    import copier
+
+    real_run_copy = copier.run_copy
+
+    def half_render(src_path: str, dst_path: Path, **kwargs: object) -> None:
+        real_run_copy(src_path, dst_path, **kwargs)
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(copier, "run_copy", half_render)
+    result = new("billing")
+    assert result.exit_code == 1
+    assert "internal error: RuntimeError: disk on fire" in result.stderr
+    assert sorted(p.name for p in in_tmp.iterdir()) == ["msgen.yaml", "orders"]
+    assert (in_tmp / "msgen.yaml").read_text() == before
+
+
+def test_failed_workspace_save_removes_the_render(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert new("orders").exit_code == 0
+    (in_tmp / "msgen.yaml").chmod(0o444)
+    before = (in_tmp / "msgen.yaml").read_text()
+
+    def no_space(self: Path, target: Path) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "replace", no_space)
+    result = new("billing")
+    monkeypatch.undo()
+    assert result.exit_code == 1
+    assert "No space left on device" in result.stderr
+    assert not (in_tmp / "billing").exists()
+    assert (in_tmp / "msgen.yaml").read_text() == before

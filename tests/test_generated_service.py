@@ -1,0 +1,115 @@
+"""The generated service, used as its users use it: lint, install, its own tests, HTTP.
+
+The option matrix grows as features add flags: every combination must render, pass
+ruff, and pass its own test suite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import require_service
+from tests.servicekit import (
+    install,
+    render,
+    ruff_clean,
+    run,
+    run_own_tests,
+    serve,
+    throwaway_database,
+)
+
+pytestmark = pytest.mark.slow
+
+MATRIX = [
+    pytest.param({"name": "orders", "db": "sqlite"}, id="db-sqlite"),
+    pytest.param({"name": "orders", "db": "postgres"}, id="db-postgres"),
+    pytest.param({"name": "pinger", "db": "none"}, id="db-none"),
+    pytest.param({"name": "order-items", "db": "sqlite"}, id="hyphenated-name"),
+    pytest.param(
+        {"name": "billing", "db": "postgres", "resource": "Invoice", "port": 9300},
+        id="custom-resource-and-port",
+    ),
+]
+
+
+@pytest.mark.parametrize("options", MATRIX)
+def test_option_matrix_renders_lints_and_passes_its_own_tests(
+    tmp_path: Path, options: dict[str, object]
+) -> None:
+    service = render(tmp_path, **options)  # type: ignore[arg-type]
+    ruff_clean(service)
+    python = install(service)
+    output = run_own_tests(service, python)
+    assert " passed" in output
+    assert " failed" not in output
+    if options["db"] == "postgres":
+        require_service("PostgreSQL", "127.0.0.1", 5432)
+        with throwaway_database(python) as url:
+            output = run_own_tests(service, python, database_url=url)
+        assert " passed" in output
+
+
+def crud_round_trip(base: str) -> None:
+    with httpx.Client(base_url=base, timeout=10) as client:
+        ready = client.get("/health/ready")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"]["database"]["status"] == "pass"
+        created = client.post("/orders", json={"name": "first", "description": "one"})
+        assert created.status_code == 201, created.text
+        order = created.json()
+        assert created.headers["location"].endswith(f"/orders/{order['id']}")
+        assert client.get(f"/orders/{order['id']}").json()["name"] == "first"
+        listing = client.get("/orders", params={"limit": 5}).json()
+        assert listing["total"] == 1
+        assert [item["id"] for item in listing["items"]] == [order["id"]]
+        patched = client.patch(f"/orders/{order['id']}", json={"status": "archived"})
+        assert patched.status_code == 200
+        assert patched.json()["status"] == "archived"
+        assert patched.json()["name"] == "first"
+        missing = client.get("/orders/00000000-0000-0000-0000-000000000000")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("application/problem+json")
+        assert client.post("/orders", json={"name": ""}).status_code == 422
+        assert client.delete(f"/orders/{order['id']}").status_code == 204
+        assert client.get(f"/orders/{order['id']}").status_code == 404
+
+
+def test_end_to_end_sqlite_and_postgres_over_real_http(tmp_path: Path) -> None:
+    """Install like a user, run its suite on SQLite and PostgreSQL, serve it, call it."""
+    service = render(tmp_path / "shop", "orders")
+    python = install(service, editable=False)
+    assert " passed" in run_own_tests(service, python)
+
+    # Served from another directory: the installed package carries its migrations.
+    elsewhere = tmp_path / "run"
+    elsewhere.mkdir()
+    sqlite_url = f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}"
+    with serve(service, python, "orders", {"DATABASE_URL": sqlite_url}, cwd=elsewhere) as base:
+        crud_round_trip(base)
+
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    with throwaway_database(python) as url:
+        assert " passed" in run_own_tests(service, python, database_url=url)
+    with throwaway_database(python) as url:
+        with serve(service, python, "orders", {"DATABASE_URL": url}, cwd=elsewhere) as base:
+            crud_round_trip(base)
+        run([str(python), "-m", "alembic", "current"], cwd=service, env={"DATABASE_URL": url})
+
+
+def test_readiness_fails_with_503_naming_the_database(tmp_path: Path) -> None:
+    service = render(tmp_path, "orders")
+    python = install(service)
+    env = {
+        "DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none",
+        "DB_MIGRATE_ON_START": "false",
+    }
+    with serve(service, python, "orders", env) as base:
+        response = httpx.get(f"{base}/health/ready", timeout=10)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "fail"
+    assert body["checks"]["database"]["status"] == "fail"

@@ -1,0 +1,74 @@
+from pathlib import Path
+
+import pytest
+
+from msgen.errors import RenderError, TargetExistsError
+from msgen.naming import derive_names
+from msgen.render import render_template, templates_dir
+from msgen.scaffold import template_data
+
+DATA = template_data(derive_names("orders"), port=8001, db="sqlite")
+
+
+def test_templates_are_found() -> None:
+    assert (templates_dir() / "service" / "copier.yml").is_file()
+
+
+def test_unknown_template_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="unknown template 'nope'"):
+        render_template("nope", data=DATA, target=tmp_path / "x")
+
+
+def test_render_creates_parents_and_reports_files(tmp_path: Path) -> None:
+    result = render_template("service", data=DATA, target=tmp_path / "a" / "b" / "orders")
+    assert result.created
+    assert "pyproject.toml" in result.files
+    assert (tmp_path / "a" / "b" / "orders" / "pyproject.toml").is_file()
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["orders"]
+
+
+def test_failed_render_removes_scratch_and_created_parents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copier
+
+    def broken(src_path: str, dst_path: Path, **kwargs: object) -> None:
+        Path(dst_path).mkdir(parents=True)
+        (Path(dst_path) / "half.txt").write_text("x")
+        raise copier.errors.CopierError("template exploded")
+
+    monkeypatch.setattr(copier, "run_copy", broken)
+    with pytest.raises(RenderError, match="template exploded"):
+        render_template("service", data=DATA, target=tmp_path / "new" / "orders")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_render_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import copier
+
+    def interrupted(src_path: str, dst_path: Path, **kwargs: object) -> None:
+        Path(dst_path).mkdir(parents=True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(copier, "run_copy", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        render_template("service", data=DATA, target=tmp_path / "orders")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_target_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "orders").write_text("x")
+    with pytest.raises(TargetExistsError, match="not a directory"):
+        render_template("service", data=DATA, target=tmp_path / "orders", force=True)
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    result = render_template("service", data=DATA, target=tmp_path / "orders", dry_run=True)
+    assert "pyproject.toml" in result.files
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_answer_type_is_a_render_error(tmp_path: Path) -> None:
+    with pytest.raises(RenderError):
+        render_template("service", data={**DATA, "db": "mysql"}, target=tmp_path / "o")
+    assert list(tmp_path.iterdir()) == []
