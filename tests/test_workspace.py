@@ -199,3 +199,16 @@ def test_relative_and_service_paths(tree) -> None:
 def test_feature_labels() -> None:
     entry = ServiceEntry(path="x", port=8001, db="postgres", features=["tracing"])
     assert entry.feature_labels() == ["db:postgres", "tracing"]
+
+
+def test_save_writes_identity_keys_and_only_non_default_extras(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path, name="shop")
+    ws.model.services["orders"] = ServiceEntry(path="orders", port=8001, consumes=["a.b"])
+    ws.save()
+    text = (tmp_path / "msgen.yaml").read_text()
+    assert "kind: service" in text
+    assert "db: sqlite" in text
+    assert "consumes: [a.b]" in text
+    assert "upstreams" not in text
+    assert "versions" not in text
+    assert load_workspace(tmp_path / "msgen.yaml").model == ws.model

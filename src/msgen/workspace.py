@@ -50,6 +50,8 @@ WORKSPACE_FILE = "msgen.yaml"
 SCHEMA_VERSION = 1
 
 Db = Literal["sqlite", "postgres", "none"]
+Broker = Literal["rabbitmq", "none"]
+Discovery = Literal["consul", "static", "dns"]
 
 
 def _service_name(value: str) -> str:
@@ -75,7 +77,13 @@ class ServiceEntry(BaseModel):
     template_version: str | None = None
     db: Db = "sqlite"
     resource: str | None = None
+    broker: Broker = "none"
+    discovery: Discovery = "static"
     features: list[str] = Field(default_factory=list)
+    publishes: list[str] = Field(default_factory=list)
+    consumes: list[str] = Field(default_factory=list)
+    upstreams: list[str] = Field(default_factory=list)
+    versions: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(default_factory=dict)
 
     @field_validator("path")
     @classmethod
@@ -84,9 +92,24 @@ class ServiceEntry(BaseModel):
             raise ValueError("must not be empty")
         return value
 
+    def to_data(self) -> dict[str, Any]:
+        """The entry as written to the file: identity keys always, the rest when set."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        always = {"kind", "path", "port", "version", "db"}
+        return {
+            key: value
+            for key, value in data.items()
+            if key in always
+            or value != type(self).model_fields[key].get_default(call_default_factory=True)
+        }
+
     def feature_labels(self) -> list[str]:
         """What a person scanning ``msgen list`` wants to see about this service."""
         labels = [] if self.kind == "gateway" else [f"db:{self.db}"]
+        if self.broker != "none":
+            labels.append(f"broker:{self.broker}")
+        if self.discovery != "static":
+            labels.append(f"discovery:{self.discovery}")
         return [*labels, *self.features]
 
 
@@ -158,7 +181,8 @@ class WorkspaceFile:
         """Write the model back atomically, keeping comments and order of the old file."""
         from ruamel.yaml.comments import CommentedMap
 
-        data = self.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data = self.model.model_dump(mode="json", by_alias=True, exclude={"services"})
+        data["services"] = {name: svc.to_data() for name, svc in self.model.services.items()}
         if self._document is None:
             self._document = CommentedMap()
             self._document.yaml_set_start_comment(
