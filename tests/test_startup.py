@@ -45,6 +45,8 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
         ["new", "service", "--help"],
         ["list", "--help"],
         ["init", "--help"],
+        ["check", "--help"],
+        ["check", "health", "--help"],
     ],
 )
 def test_help_leaves_heavy_modules_unimported(argv: list[str]) -> None:

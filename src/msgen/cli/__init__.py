@@ -13,6 +13,7 @@ import typer
 from msgen.__about__ import __version__
 from msgen.cli import init as _init
 from msgen.cli import listing as _listing
+from msgen.cli.check import app as check_app
 from msgen.cli.new import app as new_app
 
 __all__ = ["app", "main"]
@@ -52,6 +53,7 @@ def _root(
 app.command("init")(_init.init)
 app.command("list")(_listing.list_services)
 app.add_typer(new_app, name="new")
+app.add_typer(check_app, name="check")
 
 
 def main() -> None:

@@ -19,17 +19,15 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@functools.cache
 def console() -> Console:
-    """Standard output, created on first use (importing rich costs start-up time)."""
+    """Standard output (rich is imported on first use: it costs start-up time)."""
     from rich.console import Console
 
     return Console(highlight=False)
 
 
-@functools.cache
 def err_console() -> Console:
-    """Standard error, created on first use."""
+    """Standard error."""
     from rich.console import Console
 
     return Console(stderr=True, highlight=False)

@@ -1,0 +1,120 @@
+"""``msgen check health``: liveness and readiness of running services."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from msgen.cli._ui import boundary, console, escape, print_json
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from msgen.health import Target, TargetHealth
+
+
+@boundary
+def check_health(
+    services: Annotated[
+        list[str] | None, typer.Argument(help="Services to check (default: all in msgen.yaml).")
+    ] = None,
+    url: Annotated[
+        list[str] | None,
+        typer.Option("--url", help="Base URL of a service to check (repeatable)."),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds each probe may take.")] = 2.0,
+    retries: Annotated[int, typer.Option(help="Extra attempts for a failing probe.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    watch: Annotated[
+        float | None,
+        typer.Option(help="Refresh every SECONDS until Ctrl-C.", metavar="SECONDS"),
+    ] = None,
+) -> None:
+    """Check /health/live and /health/ready of services; exit 1 if any is unhealthy."""
+    from msgen.health import check_health as run
+    from msgen.health import parse_target_url
+
+    targets = [parse_target_url(u) for u in url or []]
+    if services or not targets:
+        targets = [*_workspace_targets(services or []), *targets]
+    if watch is not None and watch <= 0:
+        from msgen.errors import UsageError
+
+        raise UsageError("--watch must be more than 0 seconds")
+
+    def once() -> list[TargetHealth]:
+        return run(targets, timeout=timeout, retries=retries)
+
+    if watch is None:
+        results = once()
+        if as_json:
+            print_json([result.as_dict() for result in results])
+        else:
+            console().print(_table(results))
+    else:
+        results = _watch(once, watch, as_json=as_json)
+    if not all(result.healthy for result in results):
+        raise typer.Exit(1)
+
+
+def _workspace_targets(names: list[str]) -> list[Target]:
+    from msgen.health import workspace_targets
+    from msgen.workspace import open_workspace
+
+    return workspace_targets(open_workspace(Path.cwd()).model.services, names)
+
+
+def _watch(
+    once: Callable[[], list[TargetHealth]], seconds: float, *, as_json: bool
+) -> list[TargetHealth]:
+    from rich.live import Live
+
+    results: list[TargetHealth] = once()
+    if as_json:
+        while True:
+            print_json([result.as_dict() for result in results])
+            try:
+                time.sleep(seconds)
+            except KeyboardInterrupt:
+                return results
+            results = once()
+    with Live(_table(results), console=console(), auto_refresh=False) as live:
+        try:
+            while True:
+                time.sleep(seconds)
+                results = once()
+                live.update(_table(results), refresh=True)
+        except KeyboardInterrupt:
+            pass
+    return results
+
+
+def _table(results: list[TargetHealth]) -> Table:
+    from rich.table import Table
+
+    from msgen.health import sort_key
+
+    table = Table(title="health", title_justify="left")
+    for column in ("service", "instance", "live", "ready", "failing dependency", "HTTP", "latency"):
+        table.add_column(column, justify="right" if column in {"HTTP", "latency"} else "left")
+    for result in sorted(results, key=sort_key):
+        ready = result.ready
+        latency = ready.latency_ms if ready.latency_ms is not None else result.live.latency_ms
+        table.add_row(
+            escape(result.target.service),
+            escape(result.target.instance),
+            _mark(result.live.ok, result.live.status),
+            _mark(ready.ok, ready.status),
+            escape(", ".join(ready.failing)) or ("" if ready.ok else "-"),
+            str(ready.http_status or result.live.http_status or "-"),
+            f"{latency:.0f} ms" if latency is not None else "-",
+        )
+    return table
+
+
+def _mark(ok: bool, status: str) -> str:
+    return "[green]ok[/]" if ok else f"[red]{escape(status)}[/]"
