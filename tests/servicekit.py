@@ -74,7 +74,8 @@ def run_own_tests(service: Path, python: Path, *, database_url: str | None = Non
     return proc.stdout
 
 
-def _pg(python: Path, sql: str) -> None:
+def pg_execute(python: Path, sql: str) -> None:
+    """Run one statement as the PostgreSQL superuser, with a service venv's asyncpg."""
     code = (
         "import asyncio, sys, asyncpg\n"
         "async def main():\n"
@@ -92,11 +93,11 @@ def _pg(python: Path, sql: str) -> None:
 def throwaway_database(python: Path) -> Iterator[str]:
     """A fresh PostgreSQL database for one run, dropped afterwards; yields its async URL."""
     name = f"msgen_test_{uuid.uuid4().hex[:12]}"
-    _pg(python, f'CREATE DATABASE "{name}"')
+    pg_execute(python, f'CREATE DATABASE "{name}"')
     try:
         yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     finally:
-        _pg(python, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pg_execute(python, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:

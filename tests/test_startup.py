@@ -47,6 +47,8 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
         ["init", "--help"],
         ["check", "--help"],
         ["check", "health", "--help"],
+        ["dev", "--help"],
+        ["dev", "up", "--help"],
     ],
 )
 def test_help_leaves_heavy_modules_unimported(argv: list[str]) -> None:

@@ -16,16 +16,20 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     │   ├── WorkspaceNotFoundError  no msgen.yaml here or in any parent directory
     │   ├── WorkspaceExistsError    msgen init where a msgen.yaml already exists
     │   └── WorkspaceInvalidError   msgen.yaml is not valid YAML or breaks the schema
-    └── RenderError                 copier failed to render a template
+    ├── RenderError                 copier failed to render a template
+    ├── PortInUseError              a port msgen must listen on is taken by another process
+    └── DevRunError                 a local service could not be prepared or started
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "DevRunError",
     "DuplicateServiceError",
     "InvalidNameError",
     "MsgenError",
     "PortError",
+    "PortInUseError",
     "RenderError",
     "TargetExistsError",
     "UsageError",
@@ -114,3 +118,15 @@ class RenderError(MsgenError):
     """Copier could not render a template; nothing was written."""
 
     code = "render"
+
+
+class PortInUseError(MsgenError):
+    """A port a service must listen on is held by another process."""
+
+    code = "port-in-use"
+
+
+class DevRunError(MsgenError):
+    """A service could not be prepared or started by ``msgen dev up``."""
+
+    code = "dev"

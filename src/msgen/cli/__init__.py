@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from msgen.__about__ import __version__
+from msgen.cli import dev as _dev
 from msgen.cli import init as _init
 from msgen.cli import listing as _listing
 from msgen.cli.check import app as check_app
@@ -54,6 +55,7 @@ app.command("init")(_init.init)
 app.command("list")(_listing.list_services)
 app.add_typer(new_app, name="new")
 app.add_typer(check_app, name="check")
+app.add_typer(_dev.app, name="dev")
 
 
 def main() -> None:

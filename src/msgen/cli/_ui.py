@@ -69,6 +69,8 @@ def boundary(func: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             err_console().print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort):
+            raise
         except Exception as exc:
             if debug_enabled():
                 raise

@@ -31,6 +31,7 @@ def test_unhealthy_exits_1_and_names_dependency_in_json() -> None:
             app, ["check", "health", "--json", "--url", f"{base}/healthy", "--url", f"{base}/sick"]
         )
     assert result.exit_code == 1
+    assert result.stderr == ""
     data = json.loads(result.stdout)
     sick = next(d for d in data if d["service"].endswith("/sick"))
     assert sick["ready"]["failing"] == ["database"]

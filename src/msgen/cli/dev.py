@@ -1,0 +1,216 @@
+"""``msgen dev up|down|ps``: run the system locally, without Docker."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from msgen.cli._ui import boundary, console, escape, print_json
+
+if TYPE_CHECKING:
+    from msgen.devrun import ProcessSpec, Running
+    from msgen.workspace import WorkspaceFile
+
+app = typer.Typer(no_args_is_help=True, help="Run the system locally, without Docker.")
+
+COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan")
+
+
+class _StatusReporter:
+    def __init__(self, status: object) -> None:
+        self.status = status
+
+    def step(self, message: str) -> None:
+        self.status.update(f"[bold]{escape(message)}")  # type: ignore[attr-defined]
+        console().print(f"[dim]- {escape(message)}[/]")
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@app.command("up")
+@boundary
+def up(
+    services: Annotated[
+        list[str] | None, typer.Argument(help="Services to run (default: all).")
+    ] = None,
+    postgres: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL server for services with db: postgres "
+            "(e.g. postgresql://postgres@127.0.0.1:5432); SQLite otherwise."
+        ),
+    ] = None,
+    broker: Annotated[
+        str | None, typer.Option(help="RabbitMQ URL for services with a broker.")
+    ] = None,
+    detach: Annotated[
+        bool, typer.Option("--detach", "-d", help="Run in the background; stop with dev down.")
+    ] = False,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Restart a service whose process dies.")
+    ] = False,
+) -> None:
+    """Start the services with uvicorn, each in its own virtual environment."""
+    from msgen import devrun
+    from msgen.workspace import open_workspace
+
+    workspace = open_workspace(Path.cwd())
+    options = devrun.DevOptions(
+        services=tuple(services or ()), postgres_url=postgres, broker_url=broker
+    )
+    specs = devrun.plan(workspace, options)
+    running_already = {r.name: r for r in devrun.read_pidfiles(workspace) if r.alive}
+    for spec in specs:
+        if spec.name in running_already:
+            from msgen.errors import UsageError
+
+            raise UsageError(
+                f"{spec.name} is already running (pid {running_already[spec.name].pid})",
+                hint="msgen dev down first",
+            )
+    devrun.check_ports(specs)
+    with console().status("preparing") as status:
+        devrun.prepare(specs, _StatusReporter(status))
+    if detach:
+        _up_detached(workspace, specs)
+    else:
+        _up_foreground(specs, restart=restart)
+
+
+def _up_detached(workspace: WorkspaceFile, specs: list[ProcessSpec]) -> None:
+    from msgen import devrun
+
+    processes = []
+    for spec in specs:
+        with devrun.log_file(workspace, spec.name) as log:
+            processes.append(devrun.start(spec, log=log, on_line=None))
+        devrun.write_pidfile(workspace, processes[-1])
+    try:
+        devrun.wait_ready(specs, processes)
+    except BaseException:
+        devrun.terminate(processes)
+        for record in devrun.read_pidfiles(workspace):
+            record.path.unlink(missing_ok=True)
+        raise
+    _print_urls(specs)
+    console().print(
+        f"[dim]logs: {workspace.root / '.msgen' / 'logs'}; stop with: msgen dev down[/]"
+    )
+
+
+def _up_foreground(specs: list[ProcessSpec], *, restart: bool) -> None:
+    from msgen import devrun
+
+    colours = {spec.name: COLOURS[i % len(COLOURS)] for i, spec in enumerate(specs)}
+    width = max(len(spec.name) for spec in specs)
+    lock = threading.Lock()
+
+    def on_line(name: str, line: str) -> None:
+        from rich.text import Text
+
+        with lock:
+            console().print(
+                Text.assemble((f"{name:<{width}} | ", colours[name]), line), soft_wrap=True
+            )
+
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    processes: list[Running] = []
+    try:
+        processes = [devrun.start(spec, on_line=on_line) for spec in specs]
+        devrun.wait_ready(specs, processes)
+        _print_urls(specs)
+        console().print("[dim]Ctrl-C stops every service[/]")
+        _supervise(processes, on_line=on_line, restart=restart)
+    except KeyboardInterrupt:
+        console().print("[yellow]stopping[/]")
+    finally:
+        devrun.terminate(processes)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _supervise(processes: list[Running], *, on_line: object, restart: bool) -> None:
+    from msgen import devrun
+
+    while processes:
+        time.sleep(0.5)
+        for running in list(processes):
+            code = running.process.poll()
+            if code is None:
+                continue
+            console().print(f"[bold red]{running.spec.name} exited with code {code}[/]")
+            if restart:
+                console().print(f"[yellow]restarting {running.spec.name}[/]")
+                new = devrun.start(running.spec, on_line=on_line)  # type: ignore[arg-type]
+                new.restarts = running.restarts + 1
+                processes[processes.index(running)] = new
+            else:
+                processes.remove(running)
+    raise typer.Exit(1)
+
+
+def _print_urls(specs: list[ProcessSpec]) -> None:
+    from rich.table import Table
+
+    table = Table(title="running", title_justify="left")
+    table.add_column("service")
+    table.add_column("url", overflow="fold")
+    table.add_column("database", overflow="fold")
+    for spec in specs:
+        database = spec.env.get("DATABASE_URL", "-").split("@")[-1]
+        table.add_row(spec.name, spec.url, escape(database))
+    console().print(table)
+
+
+@app.command("down")
+@boundary
+def down(
+    services: Annotated[
+        list[str] | None, typer.Argument(help="Services to stop (default: all).")
+    ] = None,
+) -> None:
+    """Stop services started with dev up --detach."""
+    from msgen import devrun
+    from msgen.workspace import open_workspace
+
+    workspace = open_workspace(Path.cwd())
+    records = [r for r in devrun.read_pidfiles(workspace) if not services or r.name in services]
+    stopped = devrun.stop_pids([r.pid for r in records])
+    for record in records:
+        record.path.unlink(missing_ok=True)
+        state = "stopped" if record.pid in stopped else "was not running"
+        console().print(f"{record.name} (pid {record.pid}): {state}")
+    if not records:
+        console().print("[dim]nothing is running[/]")
+
+
+@app.command("ps")
+@boundary
+def ps(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Show the services started with dev up --detach."""
+    from msgen import devrun
+    from msgen.workspace import open_workspace
+
+    records = devrun.read_pidfiles(open_workspace(Path.cwd()))
+    rows = [{"service": r.name, "pid": r.pid, "running": r.alive, "url": r.url} for r in records]
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title="dev processes", title_justify="left")
+    for column in ("service", "pid", "state", "url"):
+        table.add_column(column)
+    for row in rows:
+        state = "[green]running[/]" if row["running"] else "[red]exited[/]"
+        table.add_row(str(row["service"]), str(row["pid"]), state, str(row["url"]))
+    console().print(table if rows else "[dim]nothing is running[/]")

@@ -1,0 +1,481 @@
+"""``msgen dev up``: run the workspace's services as local processes, without Docker.
+
+Each service gets its own virtual environment under ``.msgen/venvs/`` (services are
+independent and may pin different versions), made with uv when it is installed and pip
+otherwise, and refreshed when the service's ``pyproject.toml`` changes. Services run under
+uvicorn on their ports from ``msgen.yaml`` with the environment wired for local use: SQLite
+files under ``.msgen/data/`` by default, a local PostgreSQL or RabbitMQ when asked, and static
+discovery (``UPSTREAM_<NAME>_URL``) between services.
+
+The module never prints: progress goes to a reporter, process output to a callback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from msgen.errors import DevRunError, PortInUseError, UsageError
+from msgen.workspace import ServiceEntry, WorkspaceFile
+
+__all__ = [
+    "DevOptions",
+    "PidRecord",
+    "ProcessSpec",
+    "Reporter",
+    "Running",
+    "check_ports",
+    "log_file",
+    "plan",
+    "port_holder",
+    "prepare",
+    "read_pidfiles",
+    "start",
+    "stop_pids",
+    "terminate",
+    "wait_ready",
+    "write_pidfile",
+]
+
+STATE_DIR = ".msgen"
+
+
+class Reporter(Protocol):
+    """Where progress goes (the CLI shows it with rich)."""
+
+    def step(self, message: str) -> None:
+        """A new step of long work has started."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DevOptions:
+    """What ``msgen dev up`` was asked for."""
+
+    services: tuple[str, ...] = ()
+    postgres_url: str | None = None
+    broker_url: str | None = None
+    host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProcessSpec:
+    """How to run one service locally."""
+
+    name: str
+    entry: ServiceEntry
+    directory: Path
+    venv: Path
+    env: dict[str, str]
+    port: int
+    host: str
+    package: str
+
+    @property
+    def url(self) -> str:
+        """Base URL of the running service."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def python(self) -> Path:
+        """The interpreter of the service's own virtual environment."""
+        return self.venv / "bin" / "python"
+
+    def argv(self) -> list[str]:
+        """The uvicorn command line."""
+        return [
+            str(self.python),
+            "-m",
+            "uvicorn",
+            f"{self.package}.main:app",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+        ]
+
+
+def state_dir(workspace: WorkspaceFile) -> Path:
+    """``.msgen/`` beside ``msgen.yaml``."""
+    return workspace.root / STATE_DIR
+
+
+def plan(workspace: WorkspaceFile, options: DevOptions) -> list[ProcessSpec]:
+    """The processes to run, with their environment; no side effects."""
+    services = workspace.model.services
+    unknown = [name for name in options.services if name not in services]
+    if unknown:
+        raise UsageError(
+            f"unknown service {unknown[0]!r}",
+            hint=f"the workspace has: {', '.join(services) or 'no services'}",
+        )
+    if not services:
+        raise UsageError("the workspace has no services yet", hint="msgen new service NAME")
+    names = list(options.services) or list(services)
+    root = state_dir(workspace)
+    upstream_env = {
+        f"UPSTREAM_{other.upper().replace('-', '_')}_URL": f"http://{options.host}:{entry.port}"
+        for other, entry in services.items()
+    }
+    specs = []
+    for name in names:
+        entry = services[name]
+        package = name.replace("-", "_")
+        env = {
+            "SERVICE_NAME": name,
+            "ENVIRONMENT": "development",
+            "PORT": str(entry.port),
+            "HOST": options.host,
+            "DB_MIGRATE_ON_START": "false",
+            **{key: url for key, url in upstream_env.items() if key != _upstream_key(name)},
+        }
+        if entry.db != "none" and entry.kind == "service":
+            env["DATABASE_URL"] = _database_url(root, name, package, entry, options)
+        if entry.broker != "none" and options.broker_url:
+            env["BROKER_URL"] = options.broker_url
+        specs.append(
+            ProcessSpec(
+                name=name,
+                entry=entry,
+                directory=workspace.service_dir(name),
+                venv=root / "venvs" / name,
+                env=env,
+                port=entry.port,
+                host=options.host,
+                package=package,
+            )
+        )
+    return specs
+
+
+def _upstream_key(name: str) -> str:
+    return f"UPSTREAM_{name.upper().replace('-', '_')}_URL"
+
+
+def _database_url(
+    root: Path, name: str, package: str, entry: ServiceEntry, options: DevOptions
+) -> str:
+    if entry.db == "postgres" and options.postgres_url:
+        parts = urlsplit(options.postgres_url)
+        if parts.scheme not in {"postgres", "postgresql", "postgresql+asyncpg"}:
+            raise UsageError(
+                f"--postgres {options.postgres_url!r} is not a PostgreSQL URL",
+                hint="e.g. postgresql://postgres@127.0.0.1:5432",
+            )
+        return urlunsplit(("postgresql+asyncpg", parts.netloc, f"/{package}", "", ""))
+    return f"sqlite+aiosqlite:///{root / 'data' / f'{name}.db'}"
+
+
+def check_ports(specs: Sequence[ProcessSpec]) -> None:
+    """Refuse to start when a port is taken, naming the process that holds it."""
+    for spec in specs:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((spec.host, spec.port))
+            except OSError:
+                holder = port_holder(spec.port)
+                raise PortInUseError(
+                    f"port {spec.port} of {spec.name} is already in use"
+                    + (f" by {holder}" if holder else ""),
+                    hint="stop that process, or change the port in msgen.yaml",
+                ) from None
+
+
+def port_holder(port: int) -> str | None:
+    """``pid 123 (python3)`` for the process listening on ``port``, when /proc tells."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{inode}]")
+    if not inodes:
+        return None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in (proc / "fd").iterdir():
+                if str(fd.readlink()) in inodes:
+                    comm = (proc / "comm").read_text().strip()
+                    return f"pid {proc.name} ({comm})"
+    return None
+
+
+def prepare(specs: Sequence[ProcessSpec], reporter: Reporter) -> None:
+    """Virtual environments, databases and migrations, before anything starts."""
+    for spec in specs:
+        ensure_venv(spec, reporter)
+    for spec in specs:
+        if "DATABASE_URL" not in spec.env:
+            continue
+        url = spec.env["DATABASE_URL"]
+        if url.startswith("sqlite"):
+            Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            reporter.step(f"{spec.name}: creating its PostgreSQL database if missing")
+            _create_pg_database(spec)
+        if (spec.directory / "alembic.ini").is_file():
+            reporter.step(f"{spec.name}: alembic upgrade head")
+            _run(spec, [str(spec.python), "-m", "alembic", "upgrade", "head"])
+
+
+def ensure_venv(spec: ProcessSpec, reporter: Reporter) -> None:
+    """Create or refresh the service's venv when its ``pyproject.toml`` changed."""
+    pyproject = spec.directory / "pyproject.toml"
+    if not pyproject.is_file():
+        raise DevRunError(f"{spec.name}: no pyproject.toml in {spec.directory}")
+    stamp = spec.venv.with_suffix(".stamp")
+    digest = hashlib.sha256(pyproject.read_bytes()).hexdigest()
+    if spec.python.exists() and stamp.is_file() and stamp.read_text() == digest:
+        return
+    uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+    tool = "uv" if uv else "pip"
+    reporter.step(
+        f"{spec.name}: {'refreshing' if spec.python.exists() else 'creating'} "
+        f"its virtual environment ({tool})"
+    )
+    spec.venv.parent.mkdir(parents=True, exist_ok=True)
+    if uv:
+        _run(
+            spec,
+            [uv, "venv", "--quiet", "--allow-existing", "--python", sys.executable, str(spec.venv)],
+        )
+        _run(spec, [uv, "pip", "install", "--quiet", "--python", str(spec.python), "-e", "."])
+    else:
+        _run(spec, [sys.executable, "-m", "venv", str(spec.venv)])
+        _run(spec, [str(spec.python), "-m", "pip", "install", "--quiet", "-e", "."])
+    stamp.write_text(digest)
+
+
+_CREATE_DB = """
+import asyncio, sys
+import asyncpg
+
+async def main(url, name):
+    conn = await asyncpg.connect(url)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+def _create_pg_database(spec: ProcessSpec) -> None:
+    parts = urlsplit(spec.env["DATABASE_URL"])
+    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    _run(spec, [str(spec.python), "-c", _CREATE_DB, admin, parts.path.lstrip("/")])
+
+
+def _run(spec: ProcessSpec, argv: list[str]) -> None:
+    env = {**_base_env(), **spec.env}
+    proc = subprocess.run(
+        argv, cwd=spec.directory, env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise DevRunError(
+            f"{spec.name}: {Path(argv[0]).name} {' '.join(argv[1:3])} failed: {last[0]}"
+        )
+
+
+def _base_env() -> dict[str, str]:
+    """The user's environment minus what would leak msgen's own venv into a service's."""
+    return {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+
+
+@dataclass(slots=True)
+class Running:
+    """A started service process."""
+
+    spec: ProcessSpec
+    process: subprocess.Popen[str]
+    restarts: int = 0
+    readers: list[threading.Thread] = field(default_factory=list)
+
+
+def start(
+    spec: ProcessSpec, *, log: IO[str] | None = None, on_line: Callable[[str, str], None] | None
+) -> Running:
+    """Start one service; its output goes to ``log`` (detached) or ``on_line`` line by line."""
+    process = subprocess.Popen(
+        spec.argv(),
+        cwd=spec.directory,
+        env={**_base_env(), **spec.env},
+        stdout=log if log is not None else subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    running = Running(spec=spec, process=process)
+    if log is None and on_line is not None and process.stdout is not None:
+        reader = threading.Thread(
+            target=_pump, args=(spec.name, process.stdout, on_line), daemon=True
+        )
+        reader.start()
+        running.readers.append(reader)
+    return running
+
+
+def _pump(name: str, stream: IO[str], on_line: Callable[[str, str], None]) -> None:
+    for line in stream:
+        on_line(name, line.rstrip("\n"))
+
+
+def terminate(processes: Sequence[Running], *, grace: float = 10.0) -> None:
+    """SIGTERM every process, wait up to ``grace`` seconds, then SIGKILL the rest."""
+    stop_pids([r.process.pid for r in processes if r.process.poll() is None], grace=grace)
+    for running in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            running.process.wait(timeout=1)
+        for reader in running.readers:
+            reader.join(timeout=1)
+
+
+def stop_pids(pids: Sequence[int], *, grace: float = 10.0) -> list[int]:
+    """Stop process groups led by ``pids``; return the pids that were running."""
+    alive = [pid for pid in pids if _alive(pid)]
+    for pid in alive:
+        _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_alive(pid) for pid in alive):
+        time.sleep(0.05)
+    for pid in alive:
+        if _alive(pid):
+            _signal_group(pid, signal.SIGKILL)
+    return alive
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass  # not our child: ask the kernel instead
+    else:
+        if waited == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    return True
+
+
+def wait_ready(
+    specs: Sequence[ProcessSpec],
+    processes: Sequence[Running],
+    *,
+    timeout: float = 60.0,
+) -> None:
+    """Block until every service answers ready; raise if one exits or time runs out."""
+    from msgen.health import Target, check_health
+
+    targets = [Target(service=s.name, instance=f"{s.host}:{s.port}", base_url=s.url) for s in specs]
+    deadline = time.monotonic() + timeout
+    while True:
+        for running in processes:
+            if running.process.poll() is not None:
+                raise DevRunError(
+                    f"{running.spec.name} exited with code {running.process.returncode} "
+                    "before it was ready",
+                    hint=f"see {STATE_DIR}/logs/, or run 'msgen dev up' in the foreground",
+                )
+        results = check_health(targets, timeout=2.0)
+        if all(result.healthy for result in results):
+            return
+        if time.monotonic() > deadline:
+            waiting = ", ".join(r.target.service for r in results if not r.healthy)
+            raise DevRunError(f"not ready after {timeout:g}s: {waiting}")
+        time.sleep(0.25)
+
+
+# Detached runs: one JSON pid file per service under .msgen/run/.
+
+
+def write_pidfile(workspace: WorkspaceFile, running: Running) -> Path:
+    """Record a detached process so ``dev down`` and ``dev ps`` find it."""
+    run_dir = state_dir(workspace) / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / f"{running.spec.name}.pid"
+    data = {
+        "name": running.spec.name,
+        "pid": running.process.pid,
+        "port": running.spec.port,
+        "url": running.spec.url,
+        "started": time.time(),
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
+    return path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PidRecord:
+    """A detached service as recorded in its pid file."""
+
+    name: str
+    pid: int
+    port: int
+    url: str
+    path: Path
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process still runs."""
+        return _alive(self.pid)
+
+
+def read_pidfiles(workspace: WorkspaceFile) -> list[PidRecord]:
+    """Every pid file under ``.msgen/run/``; unreadable ones are skipped."""
+    records = []
+    for path in sorted((state_dir(workspace) / "run").glob("*.pid")):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            data = json.loads(path.read_text())
+            records.append(
+                PidRecord(
+                    name=str(data["name"]),
+                    pid=int(data["pid"]),
+                    port=int(data["port"]),
+                    url=str(data["url"]),
+                    path=path,
+                )
+            )
+    return records
+
+
+@contextlib.contextmanager
+def log_file(workspace: WorkspaceFile, name: str) -> Iterator[IO[str]]:
+    """The append-mode log of a detached service."""
+    log_dir = state_dir(workspace) / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with (log_dir / f"{name}.log").open("a", encoding="utf-8") as handle:
+        yield handle

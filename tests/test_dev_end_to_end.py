@@ -1,0 +1,135 @@
+"""``msgen dev up`` with real processes, the real PostgreSQL, and ``msgen check health``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import require_service
+from tests.servicekit import free_port, pg_execute, render
+
+pytestmark = pytest.mark.slow
+
+MSGEN = str(Path(sys.executable).parent / "msgen")
+
+
+def msgen(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    return subprocess.run(
+        [MSGEN, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(") ", 1)[1][0] != "Z"
+
+
+def test_detached_system_health_kill_and_down(tmp_path: Path) -> None:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    root = tmp_path / "shop"
+    render(root, "orders", port=free_port())
+    # dev up names a service's PostgreSQL database after its package: unique per run.
+    billing = f"billing{uuid.uuid4().hex[:8]}"
+    render(root, billing, db="postgres", port=free_port())
+    up = msgen(
+        "dev", "up", "--detach", "--postgres", "postgresql://postgres@127.0.0.1:5432", cwd=root
+    )
+    assert up.returncode == 0, up.stdout + up.stderr
+    pids = {}
+    try:
+        ps = json.loads(msgen("dev", "ps", "--json", cwd=root).stdout)
+        pids = {row["service"]: row["pid"] for row in ps}
+        assert set(pids) == {"orders", billing} and all(row["running"] for row in ps)
+
+        health = msgen("check", "health", "--json", cwd=root)
+        assert health.returncode == 0, health.stdout + health.stderr
+        assert {row["service"]: row["state"] for row in json.loads(health.stdout)} == {
+            "orders": "healthy",
+            billing: "healthy",
+        }
+
+        base = json.loads(health.stdout)[0]["url"]
+        assert httpx.post(f"{base}/orders", json={"name": "x"}).status_code == 201
+
+        again = msgen("dev", "up", "--detach", cwd=root)
+        assert again.returncode == 2
+        assert "already running" in again.stderr
+
+        os.kill(pids[billing], signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while alive(pids[billing]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        broken = msgen("check", "health", "--json", cwd=root)
+        assert broken.returncode == 1
+        states = {row["service"]: row for row in json.loads(broken.stdout)}
+        assert states[billing]["live"]["ok"] is False
+        assert states["orders"]["state"] == "healthy"
+    finally:
+        down = msgen("dev", "down", cwd=root)
+        assert down.returncode == 0, down.stderr
+        venv_python = root / ".msgen" / "venvs" / billing / "bin" / "python"
+        if venv_python.exists():
+            pg_execute(venv_python, f'DROP DATABASE IF EXISTS "{billing}" WITH (FORCE)')
+    assert pids and not any(alive(pid) for pid in pids.values())
+    assert msgen("dev", "ps", "--json", cwd=root).stdout.strip() == "[]"
+
+
+def test_foreground_prefixes_output_and_sigterm_stops_children(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    port = free_port()
+    render(root, "orders", port=port)
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    proc = subprocess.Popen(
+        [MSGEN, "dev", "up"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C stops every service" in line:
+                break
+        assert httpx.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200
+        children = subprocess.run(
+            ["pgrep", "-f", f"orders.main:app --host 127.0.0.1 --port {port}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        assert children
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=30)
+        lines.append(rest)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    output = "".join(lines)
+    assert proc.returncode == 0, output
+    assert any(line.startswith("orders | ") for line in output.splitlines())
+    assert "stopping" in output
+    assert not any(alive(int(pid)) for pid in children)

@@ -1,0 +1,109 @@
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from msgen.devrun import DevOptions, check_ports, plan, port_holder, stop_pids
+from msgen.errors import PortInUseError, UsageError
+from msgen.workspace import load_workspace
+from tests.servicekit import free_port
+
+WORKSPACE = """\
+schema: 1
+name: shop
+services:
+  orders:
+    path: orders
+    port: {orders}
+    db: postgres
+    broker: rabbitmq
+  order-items:
+    path: items
+    port: {items}
+  edge:
+    kind: gateway
+    path: gateway
+    port: {edge}
+    db: none
+"""
+
+
+@pytest.fixture
+def workspace(tree):
+    ports = {"orders": free_port(), "items": free_port(), "edge": free_port()}
+    root = tree({"msgen.yaml": WORKSPACE.format(**ports)})
+    return load_workspace(root / "msgen.yaml")
+
+
+def test_plan_wires_sqlite_by_default_and_static_discovery(workspace) -> None:
+    specs = {s.name: s for s in plan(workspace, DevOptions())}
+    assert list(specs) == ["orders", "order-items", "edge"]
+    items = specs["order-items"]
+    data = workspace.root / ".msgen" / "data" / "order-items.db"
+    assert items.env["DATABASE_URL"] == f"sqlite+aiosqlite:///{data}"
+    assert items.env["DB_MIGRATE_ON_START"] == "false"
+    assert items.package == "order_items"
+    assert items.argv()[-5:] == [
+        "order_items.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(items.port),
+    ]
+    assert items.env["UPSTREAM_ORDERS_URL"] == f"http://127.0.0.1:{specs['orders'].port}"
+    assert "UPSTREAM_ORDER_ITEMS_URL" not in items.env
+    assert "BROKER_URL" not in specs["orders"].env
+    assert "DATABASE_URL" not in specs["edge"].env
+    assert items.venv == workspace.root / ".msgen" / "venvs" / "order-items"
+
+
+def test_plan_uses_postgres_and_broker_when_asked(workspace) -> None:
+    options = DevOptions(
+        services=("orders", "order-items"),
+        postgres_url="postgresql://postgres@127.0.0.1:5432/ignored",
+        broker_url="amqp://guest:guest@127.0.0.1:5672/",
+    )
+    specs = {s.name: s for s in plan(workspace, options)}
+    assert list(specs) == ["orders", "order-items"]
+    assert (
+        specs["orders"].env["DATABASE_URL"] == "postgresql+asyncpg://postgres@127.0.0.1:5432/orders"
+    )
+    assert specs["orders"].env["BROKER_URL"] == "amqp://guest:guest@127.0.0.1:5672/"
+    assert specs["order-items"].env["DATABASE_URL"].startswith("sqlite+aiosqlite:///")
+    assert "BROKER_URL" not in specs["order-items"].env
+
+
+def test_plan_refuses_unknown_service_and_bad_postgres_url(workspace) -> None:
+    with pytest.raises(UsageError, match="unknown service 'billing'"):
+        plan(workspace, DevOptions(services=("billing",)))
+    with pytest.raises(UsageError, match="not a PostgreSQL URL"):
+        plan(workspace, DevOptions(postgres_url="mysql://x"))
+
+
+def test_port_in_use_is_reported_with_its_holder(workspace) -> None:
+    spec = plan(workspace, DevOptions(services=("orders",)))[0]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", spec.port))
+        sock.listen()
+        assert (
+            port_holder(spec.port)
+            == f"pid {os.getpid()} ({Path('/proc/self/comm').read_text().strip()})"
+        )
+        with pytest.raises(
+            PortInUseError,
+            match=f"port {spec.port} of orders is already in use by pid {os.getpid()}",
+        ):
+            check_ports([spec])
+    check_ports([spec])
+
+
+def test_stop_pids_terminates_process_groups() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+    )
+    assert stop_pids([proc.pid], grace=5) == [proc.pid]
+    assert proc.wait(timeout=5) is not None
+    assert stop_pids([proc.pid]) == []
