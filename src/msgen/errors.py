@@ -16,15 +16,23 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     │   ├── WorkspaceNotFoundError  no msgen.yaml here or in any parent directory
     │   ├── WorkspaceExistsError    msgen init where a msgen.yaml already exists
     │   └── WorkspaceInvalidError   msgen.yaml is not valid YAML or breaks the schema
-    └── RenderError                 copier failed to render a template
+    ├── RenderError                 copier failed to render a template
+    ├── OutputError                 a generated file could not be written
+    └── DockerError
+        ├── DockerUnavailableError  the Docker engine is not reachable
+        └── ComposeNotFoundError    neither `docker compose` nor `docker-compose` is installed
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ComposeNotFoundError",
+    "DockerError",
+    "DockerUnavailableError",
     "DuplicateServiceError",
     "InvalidNameError",
     "MsgenError",
+    "OutputError",
     "PortError",
     "RenderError",
     "TargetExistsError",
@@ -114,3 +122,27 @@ class RenderError(MsgenError):
     """Copier could not render a template; nothing was written."""
 
     code = "render"
+
+
+class OutputError(MsgenError):
+    """A generated file (manifest, compose file, ``.env``) could not be written."""
+
+    code = "output"
+
+
+class DockerError(MsgenError):
+    """Docker or Docker Compose cannot be used."""
+
+    code = "docker"
+
+
+class DockerUnavailableError(DockerError):
+    """The Docker engine does not answer (not running, or DOCKER_HOST points elsewhere)."""
+
+    code = "docker-unavailable"
+
+
+class ComposeNotFoundError(DockerError):
+    """Neither Compose v2 (``docker compose``) nor v1 (``docker-compose``) is installed."""
+
+    code = "compose-not-found"

@@ -92,6 +92,16 @@ class ServiceEntry(BaseModel):
             raise ValueError("must not be empty")
         return value
 
+    @field_validator("versions")
+    @classmethod
+    def _weights_sum_to_100(cls, value: dict[str, int]) -> dict[str, int]:
+        if value and sum(value.values()) != 100:
+            weights = ", ".join(f"{name}: {weight}" for name, weight in value.items())
+            raise ValueError(
+                f"canary weights must sum to 100 ({weights} sum to {sum(value.values())})"
+            )
+        return value
+
     def to_data(self) -> dict[str, Any]:
         """The entry as written to the file: identity keys always, the rest when set."""
         data = self.model_dump(mode="json", exclude_none=True)

@@ -11,8 +11,11 @@ from typing import Annotated
 import typer
 
 from msgen.__about__ import __version__
+from msgen.cli import compose as _compose
 from msgen.cli import init as _init
+from msgen.cli import k8s as _k8s
 from msgen.cli import listing as _listing
+from msgen.cli import mesh as _mesh
 from msgen.cli.new import app as new_app
 
 __all__ = ["app", "main"]
@@ -52,6 +55,9 @@ def _root(
 app.command("init")(_init.init)
 app.command("list")(_listing.list_services)
 app.add_typer(new_app, name="new")
+app.add_typer(_compose.app, name="compose")
+app.add_typer(_k8s.app, name="k8s")
+app.add_typer(_mesh.app, name="mesh")
 
 
 def main() -> None:
