@@ -30,23 +30,49 @@ def check_engine(*, timeout: float = 5.0) -> None:
         raise DockerError(
             "the Docker SDK for Python is not installed", hint="pip install docker"
         ) from exc
-    where = os.environ.get("DOCKER_HOST") or "the default socket"
+    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    hint = "start Docker (or point DOCKER_HOST at a running engine) and try again"
+    socket_path = _unix_socket(os.environ.get("DOCKER_HOST"))
+    if socket_path is not None and not _accepts(socket_path, timeout):
+        raise DockerUnavailableError(f"the Docker engine is not reachable at {where}", hint=hint)
     try:
-        client = docker.from_env(timeout=int(timeout))
-        try:
-            client.ping()
-        finally:
-            client.close()
+        # A fixed API version skips the SDK's version negotiation; the unversioned /_ping
+        # answers on every engine whatever API versions it supports.
+        client = docker.APIClient(
+            version=docker.constants.DEFAULT_DOCKER_API_VERSION,
+            timeout=int(timeout),
+            **docker.utils.kwargs_from_env(),
+        )
     except DockerException as exc:
+        raise DockerUnavailableError(f"cannot use DOCKER_HOST={where}: {exc}", hint=hint) from exc
+    try:
+        response = client.get(f"{client.base_url}/_ping", timeout=timeout)
+        response.raise_for_status()
+    except (DockerException, OSError) as exc:
         raise DockerUnavailableError(
-            f"the Docker engine is not reachable at {where}",
-            hint="start Docker (or point DOCKER_HOST at a running engine) and try again",
+            f"the Docker engine is not reachable at {where}", hint=hint
         ) from exc
-    except OSError as exc:
-        raise DockerUnavailableError(
-            f"the Docker engine is not reachable at {where}: {exc}",
-            hint="start Docker (or point DOCKER_HOST at a running engine) and try again",
-        ) from exc
+    finally:
+        client.close()
+
+
+def _unix_socket(docker_host: str | None) -> str | None:
+    if not docker_host:
+        return "/var/run/docker.sock"
+    return docker_host.removeprefix("unix://") if docker_host.startswith("unix://") else None
+
+
+def _accepts(path: str, timeout: float) -> bool:
+    """Connect to a Unix socket ourselves: the SDK leaks the socket when this fails."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 def find_compose() -> list[str]:
