@@ -9,7 +9,7 @@ import pytest
 
 from msgen.errors import OutputError
 from msgen.manifests.common import GeneratedFile, text_file
-from msgen.outputs import ensure_env, ensure_gitignored, write_generated
+from msgen.outputs import ensure_env, ensure_gitignored, prune_stale, write_generated
 
 
 def generated(body: str) -> GeneratedFile:
@@ -78,3 +78,22 @@ def test_gitignore_gains_env_once(tmp_path: Path) -> None:
     assert ensure_gitignored(tmp_path) is True
     assert ensure_gitignored(tmp_path) is False
     assert (tmp_path / ".gitignore").read_text() == "*.pyc\n.env\n"
+
+
+def test_stale_generated_files_are_removed_but_edited_ones_stay(tmp_path: Path) -> None:
+    old = [
+        text_file("deploy/a/x.yml", "x: 1\n", regenerate="r"),
+        text_file("deploy/b/y.yml", "y: 1\n", regenerate="r"),
+        text_file("deploy/b/z.yml", "z: 1\n", regenerate="r"),
+    ]
+    write_generated(tmp_path, old, force=False)
+    edited = tmp_path / "deploy/b/z.yml"
+    edited.write_text(edited.read_text() + "mine: 1\n")
+    (tmp_path / "deploy/own.yml").write_text("own: 1\n")
+    outcomes = prune_stale(tmp_path, "deploy", {"deploy/a/x.yml"})
+    assert [(o.path, o.action) for o in outcomes] == [("deploy/b/y.yml", "removed")]
+    assert (tmp_path / "deploy/a/x.yml").exists() and edited.exists()
+    assert (tmp_path / "deploy/own.yml").exists()
+    edited.unlink()
+    prune_stale(tmp_path, "deploy", {"deploy/a/x.yml"})
+    assert not (tmp_path / "deploy/b").exists()

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from msgen.errors import UsageError
-from msgen.outputs import EnvResult, Outcome, ensure_env, ensure_gitignored, write_generated
+from msgen.manifests.common import GeneratedFile
+from msgen.outputs import (
+    EnvResult,
+    Outcome,
+    ensure_env,
+    ensure_gitignored,
+    prune_stale,
+    write_generated,
+)
 from msgen.workspace import WORKSPACE_FILE, WorkspaceFile
 
 __all__ = [
@@ -49,16 +57,25 @@ def generate_compose(
 ) -> ComposeResult:
     """Write ``docker-compose.yml``, ``.env.example``, monitoring configs and ``.env``."""
     from msgen.manifests.compose import INFRA, compose_files, env_vars, select_infra
+    from msgen.manifests.monitoring import MONITORING_DIR
 
     selection = select_infra(workspace.model, include=include, exclude=exclude)
-    outcomes = write_generated(
-        workspace.root, compose_files(workspace.model, selection), force=force
-    )
+    files = compose_files(workspace.model, selection)
+    outcomes = _write(workspace, files, MONITORING_DIR, force=force)
     variables = [(v.name, v.secret, v.comment) for v in env_vars(workspace.model, selection)]
     env = ensure_env(workspace.root, variables)
     gitignore_added = ensure_gitignored(workspace.root)
     infra = [piece for piece in INFRA if selection.has(piece)]
     return ComposeResult(outcomes=outcomes, env=env, gitignore_added=gitignore_added, infra=infra)
+
+
+def _write(
+    workspace: WorkspaceFile, files: list[GeneratedFile], directory: str, *, force: bool
+) -> list[Outcome]:
+    """Write ``files``, then remove msgen's earlier files under ``directory`` not among them."""
+    outcomes = write_generated(workspace.root, files, force=force)
+    keep = {generated.path for generated in files}
+    return outcomes + prune_stale(workspace.root, directory, keep)
 
 
 def recorded_selection(root: Path) -> tuple[list[str], list[str]]:
@@ -102,16 +119,16 @@ def mark_fresh(workspace: WorkspaceFile) -> None:
 
 def generate_k8s(workspace: WorkspaceFile, *, force: bool = False) -> list[Outcome]:
     """Write the kustomize base under ``deploy/k8s/``."""
-    from msgen.manifests.k8s import k8s_files
+    from msgen.manifests.k8s import K8S_DIR, k8s_files
 
-    return write_generated(workspace.root, k8s_files(workspace.model), force=force)
+    return _write(workspace, k8s_files(workspace.model), K8S_DIR, force=force)
 
 
 def generate_mesh(workspace: WorkspaceFile, *, force: bool = False) -> list[Outcome]:
     """Write the Istio objects under ``deploy/istio/``."""
-    from msgen.manifests.istio import istio_files
+    from msgen.manifests.istio import ISTIO_DIR, istio_files
 
-    return write_generated(workspace.root, istio_files(workspace.model), force=force)
+    return _write(workspace, istio_files(workspace.model), ISTIO_DIR, force=force)
 
 
 @dataclass(frozen=True, slots=True)

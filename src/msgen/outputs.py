@@ -18,9 +18,16 @@ from typing import Literal
 from msgen.errors import OutputError
 from msgen.manifests.common import GeneratedFile, is_pristine
 
-__all__ = ["EnvResult", "Outcome", "ensure_env", "ensure_gitignored", "write_generated"]
+__all__ = [
+    "EnvResult",
+    "Outcome",
+    "ensure_env",
+    "ensure_gitignored",
+    "prune_stale",
+    "write_generated",
+]
 
-Action = Literal["created", "updated", "unchanged", "kept", "replaced"]
+Action = Literal["created", "updated", "unchanged", "kept", "replaced", "removed"]
 NEVER_WRITTEN = frozenset({"docker-compose.override.yml", "docker-compose.override.yaml"})
 
 
@@ -88,6 +95,36 @@ def write_generated(root: Path, files: list[GeneratedFile], *, force: bool) -> l
         if action in {"created", "updated", "replaced"}:
             atomic_write(path, generated.text)
         outcomes.append(Outcome(path=generated.path, action=action))
+    return outcomes
+
+
+def prune_stale(root: Path, directory: str, keep: set[str]) -> list[Outcome]:
+    """Remove files msgen generated under ``directory`` earlier that are no longer generated.
+
+    Only unedited msgen files go (a retired canary's Deployment, a removed service's
+    dashboard); anything edited or not written by msgen stays. Emptied directories go too.
+    """
+    base = root / directory
+    if not base.is_dir():
+        return []
+    outcomes = []
+    for path in sorted(p for p in base.rglob("*") if p.is_file()):
+        relative = path.relative_to(root).as_posix()
+        if relative in keep:
+            continue
+        try:
+            pristine = is_pristine(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if pristine:
+            try:
+                path.unlink()
+            except OSError as exc:
+                raise OutputError(f"cannot remove {path}: {exc.strerror}") from exc
+            outcomes.append(Outcome(path=relative, action="removed"))
+    for folder in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
     return outcomes
 
 

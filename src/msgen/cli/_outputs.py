@@ -15,6 +15,7 @@ _STYLE = {
     "replaced": "yellow",
     "unchanged": "dim",
     "kept": "bold yellow",
+    "removed": "red",
 }
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "GRAFANA_DASHBOARDS_DIR",
     "GRAFANA_DASHBOARDS_MOUNT",
     "GRAFANA_PROVISIONING_DIR",
+    "MONITORING_DIR",
     "PROMETHEUS_FILE",
     "grafana_files",
     "prometheus_config",
@@ -24,6 +25,7 @@ __all__ = [
     "service_dashboard",
 ]
 
+MONITORING_DIR = "deploy/monitoring"
 PROMETHEUS_FILE = "deploy/monitoring/prometheus.yml"
 GRAFANA_PROVISIONING_DIR = "deploy/monitoring/grafana/provisioning"
 GRAFANA_DASHBOARDS_DIR = "deploy/monitoring/grafana/dashboards"

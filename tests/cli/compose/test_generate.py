@@ -84,3 +84,25 @@ def test_invalid_canary_weights_in_the_workspace_are_reported(tree, monkeypatch)
     assert result.exit_code == 1
     assert "services.orders.versions: canary weights must sum to 100" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_removed_service_loses_its_generated_dashboard(shop: Path) -> None:
+    runner.invoke(app, ["compose", "generate"])
+    dashboard = shop / "deploy/monitoring/grafana/dashboards/billing.json"
+    assert dashboard.exists()
+    workspace = yaml.safe_load((shop / "msgen.yaml").read_text())
+    del workspace["services"]["billing"]
+    workspace["services"]["gateway"]["upstreams"] = ["orders"]
+    (shop / "msgen.yaml").write_text(yaml.safe_dump(workspace))
+    result = runner.invoke(app, ["compose", "generate"])
+    assert result.exit_code == 0, result.output
+    assert not dashboard.exists()
+    assert "billing" not in yaml.safe_load((shop / "docker-compose.yml").read_text())["services"]
+
+
+def test_outside_a_workspace_is_one_line(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["compose", "generate"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: no msgen.yaml in ")
+    assert list(tmp_path.iterdir()) == []

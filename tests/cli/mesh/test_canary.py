@@ -48,6 +48,15 @@ def test_canary_starts_shifts_and_promotes(shop: Path) -> None:
     assert routes(shop, "billing") == [("v2", 100)]
     rule = yaml.safe_load((shop / "deploy/istio/billing/destinationrule.yaml").read_text())
     assert [s["name"] for s in rule["spec"]["subsets"]] == ["v2"]
+    assert "removed deploy/k8s/billing/deployment-v1.yaml" in " ".join(result.stdout.split())
+    assert sorted(p.name for p in (shop / "deploy/k8s/billing").iterdir()) == [
+        "configmap.yaml",
+        "deployment-v2.yaml",
+        "hpa-v2.yaml",
+        "poddisruptionbudget.yaml",
+        "service.yaml",
+        "serviceaccount.yaml",
+    ]
 
 
 @pytest.mark.parametrize(
