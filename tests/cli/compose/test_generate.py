@@ -77,13 +77,23 @@ def test_unknown_infrastructure_is_a_one_line_usage_error(shop: Path) -> None:
     assert not (shop / "docker-compose.yml").exists()
 
 
-def test_invalid_canary_weights_in_the_workspace_are_reported(tree, monkeypatch) -> None:
-    root = tree({"msgen.yaml": THREE_SERVICES.replace("v2: 10", "v2: 20")})
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("v2: 10", "v2: 20", "services.orders.versions: canary weights must sum to 100"),
+        ("v2: 10", "V2: 10", "services.orders.versions: version 'V2' must be up to 20"),
+    ],
+)
+def test_invalid_canary_data_in_the_workspace_is_reported(
+    tree, monkeypatch, old: str, new: str, message: str
+) -> None:
+    root = tree({"msgen.yaml": THREE_SERVICES.replace(old, new)})
     monkeypatch.chdir(root)
     result = runner.invoke(app, ["compose", "generate"])
     assert result.exit_code == 1
-    assert "services.orders.versions: canary weights must sum to 100" in result.stderr
-    assert "Traceback" not in result.output
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (root / "docker-compose.yml").exists()
 
 
 def test_a_removed_service_loses_its_generated_dashboard(shop: Path) -> None:
