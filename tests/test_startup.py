@@ -22,6 +22,8 @@ HEAVY = (
     "typer.rich_utils",
     "msgen.workspace",
     "msgen.render",
+    "msgen.manifests",
+    "msgen.deploy",
 )
 
 PROBE = """
@@ -49,6 +51,13 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
         ["check", "health", "--help"],
         ["dev", "--help"],
         ["dev", "up", "--help"],
+        ["compose", "--help"],
+        ["compose", "generate", "--help"],
+        ["compose", "up", "--help"],
+        ["compose", "logs", "--help"],
+        ["k8s", "generate", "--help"],
+        ["mesh", "--help"],
+        ["mesh", "canary", "--help"],
     ],
 )
 def test_help_leaves_heavy_modules_unimported(argv: list[str]) -> None:

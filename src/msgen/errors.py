@@ -18,16 +18,24 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     │   └── WorkspaceInvalidError   msgen.yaml is not valid YAML or breaks the schema
     ├── RenderError                 copier failed to render a template
     ├── PortInUseError              a port msgen must listen on is taken by another process
-    └── DevRunError                 a local service could not be prepared or started
+    ├── DevRunError                 a local service could not be prepared or started
+    ├── OutputError                 a generated file could not be written
+    └── DockerError
+        ├── DockerUnavailableError  the Docker engine is not reachable
+        └── ComposeNotFoundError    neither `docker compose` nor `docker-compose` is installed
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ComposeNotFoundError",
     "DevRunError",
+    "DockerError",
+    "DockerUnavailableError",
     "DuplicateServiceError",
     "InvalidNameError",
     "MsgenError",
+    "OutputError",
     "PortError",
     "PortInUseError",
     "RenderError",
@@ -130,3 +138,27 @@ class DevRunError(MsgenError):
     """A service could not be prepared or started by ``msgen dev up``."""
 
     code = "dev"
+
+
+class OutputError(MsgenError):
+    """A generated file (manifest, compose file, ``.env``) could not be written."""
+
+    code = "output"
+
+
+class DockerError(MsgenError):
+    """Docker or Docker Compose cannot be used."""
+
+    code = "docker"
+
+
+class DockerUnavailableError(DockerError):
+    """The Docker engine does not answer (not running, or DOCKER_HOST points elsewhere)."""
+
+    code = "docker-unavailable"
+
+
+class ComposeNotFoundError(DockerError):
+    """Neither Compose v2 (``docker compose``) nor v1 (``docker-compose``) is installed."""
+
+    code = "compose-not-found"

@@ -92,6 +92,22 @@ class ServiceEntry(BaseModel):
             raise ValueError("must not be empty")
         return value
 
+    @field_validator("versions")
+    @classmethod
+    def _canary_versions(cls, value: dict[str, int]) -> dict[str, int]:
+        import re
+
+        for name in value:
+            if len(name) > 20 or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", name):
+                raise ValueError(
+                    f"version {name!r} must be up to 20 lowercase letters, digits and hyphens"
+                )
+        if value and sum(value.values()) != 100:
+            weights = ", ".join(f"{name}: {weight}" for name, weight in value.items())
+            total = sum(value.values())
+            raise ValueError(f"canary weights must sum to 100 ({weights} sum to {total})")
+        return value
+
     def to_data(self) -> dict[str, Any]:
         """The entry as written to the file: identity keys always, the rest when set."""
         data = self.model_dump(mode="json", exclude_none=True)

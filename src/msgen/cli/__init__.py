@@ -11,9 +11,12 @@ from typing import Annotated
 import typer
 
 from msgen.__about__ import __version__
+from msgen.cli import compose as _compose
 from msgen.cli import dev as _dev
 from msgen.cli import init as _init
+from msgen.cli import k8s as _k8s
 from msgen.cli import listing as _listing
+from msgen.cli import mesh as _mesh
 from msgen.cli.check import app as check_app
 from msgen.cli.new import app as new_app
 
@@ -56,6 +59,9 @@ app.command("list")(_listing.list_services)
 app.add_typer(new_app, name="new")
 app.add_typer(check_app, name="check")
 app.add_typer(_dev.app, name="dev")
+app.add_typer(_compose.app, name="compose")
+app.add_typer(_k8s.app, name="k8s")
+app.add_typer(_mesh.app, name="mesh")
 
 
 def main() -> None:

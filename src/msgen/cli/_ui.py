@@ -66,11 +66,11 @@ def boundary(func: Callable[P, R]) -> Callable[P, R]:
         except MsgenError as exc:
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort):
+            raise
         except KeyboardInterrupt:
             err_console().print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort):
-            raise
         except Exception as exc:
             if debug_enabled():
                 raise

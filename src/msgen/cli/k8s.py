@@ -1,0 +1,30 @@
+"""``msgen k8s``: Kubernetes manifests (a kustomize base)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from msgen.cli._outputs import report_outcomes
+from msgen.cli._ui import boundary, console
+
+__all__ = ["app"]
+
+app = typer.Typer(no_args_is_help=True, help="Kubernetes manifests for the system.")
+
+
+@app.command("generate")
+@boundary
+def generate(
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace generated files even if edited by hand.")
+    ] = False,
+) -> None:
+    """Write the kustomize base under deploy/k8s/ from msgen.yaml."""
+    from msgen.deploy import generate_k8s
+    from msgen.workspace import open_workspace
+
+    report_outcomes(generate_k8s(open_workspace(Path.cwd()), force=force))
+    console().print("Apply with: kubectl apply -k deploy/k8s")

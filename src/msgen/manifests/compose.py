@@ -1,0 +1,384 @@
+"""``docker-compose.yml`` for the whole system, built as typed data from the workspace.
+
+One container per service (built from its Dockerfile), its own PostgreSQL per service with
+``db: postgres``, and each infrastructure piece (RabbitMQ, Consul, Jaeger, Prometheus,
+Grafana) only when some service needs it or the caller asks for it. Secrets never appear
+in the file: they are ``${NAME:?...}`` references to ``.env``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from msgen.errors import UsageError
+from msgen.manifests import monitoring
+from msgen.manifests.common import GeneratedFile, text_file, yaml_file
+from msgen.manifests.compose_model import Build, ComposeFile, ComposeService, Healthcheck
+from msgen.workspace import ServiceEntry, Workspace
+
+__all__ = [
+    "COMPOSE_FILE",
+    "ENV_EXAMPLE_FILE",
+    "IMAGES",
+    "INFRA",
+    "REGENERATE",
+    "EnvVar",
+    "Selection",
+    "build_compose",
+    "compose_files",
+    "env_vars",
+    "select_infra",
+]
+
+COMPOSE_FILE = "docker-compose.yml"
+ENV_EXAMPLE_FILE = ".env.example"
+REGENERATE = "msgen compose generate"
+INFRA = ("rabbitmq", "consul", "jaeger", "prometheus", "grafana")
+
+# Pinned, current stable tags. Bump them deliberately (and the snapshots with them).
+IMAGES = {
+    "postgres": "postgres:17.6-alpine",
+    "rabbitmq": "rabbitmq:4.1.4-management-alpine",
+    "consul": "hashicorp/consul:1.21.4",
+    "jaeger": "jaegertracing/jaeger:2.10.0",
+    "prometheus": "prom/prometheus:v3.6.0",
+    "grafana": "grafana/grafana:12.2.0",
+}
+# Host ports of the infrastructure UIs, bound to 127.0.0.1 unless a service uses the port.
+_UI_PORTS = {
+    "rabbitmq": 15672,
+    "consul": 8500,
+    "jaeger": 16686,
+    "prometheus": 9090,
+    "grafana": 3000,
+}
+_RABBITMQ_USER = "msgen"
+_RUN_GENERATE = "run msgen compose generate to create .env"
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which infrastructure containers the compose file runs."""
+
+    infra: frozenset[str]
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def has(self, name: str) -> bool:
+        """True when ``name`` runs as a container in the compose file."""
+        return name in self.infra
+
+
+@dataclass(frozen=True, slots=True)
+class EnvVar:
+    """A variable the compose file reads from ``.env``."""
+
+    name: str
+    secret: bool
+    comment: str
+
+
+def needed_infra(workspace: Workspace) -> set[str]:
+    """The infrastructure the services ask for through their workspace fields."""
+    services = workspace.services.values()
+    needed: set[str] = set()
+    if any(s.broker == "rabbitmq" for s in services):
+        needed.add("rabbitmq")
+    if any(s.discovery == "consul" for s in services):
+        needed.add("consul")
+    if any("tracing" in s.features for s in services):
+        needed.add("jaeger")
+    if any("metrics" in s.features for s in services):
+        needed |= {"prometheus", "grafana"}
+    return needed
+
+
+def select_infra(
+    workspace: Workspace, *, include: list[str] | None = None, exclude: list[str] | None = None
+) -> Selection:
+    """What the workspace needs, plus ``include``, minus ``exclude``; refuses nonsense."""
+    include, exclude = include or [], exclude or []
+    for name in [*include, *exclude]:
+        if name not in INFRA:
+            raise UsageError(
+                f"unknown infrastructure {name!r}", hint=f"choose from {', '.join(INFRA)}"
+            )
+    both = sorted(set(include) & set(exclude))
+    if both:
+        raise UsageError(f"{both[0]!r} is given to both --with and --without")
+    chosen = (needed_infra(workspace) | set(include)) - set(exclude)
+    if "grafana" in chosen and "prometheus" not in chosen:
+        if "prometheus" in exclude:
+            raise UsageError(
+                "grafana's dashboards read prometheus, which --without prometheus leaves out",
+                hint="add --without grafana as well",
+            )
+        chosen.add("prometheus")
+    return Selection(
+        infra=frozenset(chosen), include=tuple(sorted(include)), exclude=tuple(sorted(exclude))
+    )
+
+
+def env_prefix(name: str) -> str:
+    """``order-items`` -> ``ORDER_ITEMS``: how a service's variables are named."""
+    return name.replace("-", "_").upper()
+
+
+def _needed(var: str, why: str) -> str:
+    return f"${{{var}:?{why}}}"
+
+
+def _external(var: str, piece: str) -> str:
+    return _needed(var, f"set it in .env ({piece} is not in docker-compose.yml)")
+
+
+def env_vars(workspace: Workspace, selection: Selection) -> list[EnvVar]:
+    """Every variable the compose file takes from ``.env``, in a stable order."""
+    result: list[EnvVar] = []
+    for name, svc in workspace.services.items():
+        if _db(svc) == "postgres":
+            result.append(
+                EnvVar(f"{env_prefix(name)}_DB_PASSWORD", True, f"{name}'s PostgreSQL password")
+            )
+    services = workspace.services.values()
+    if selection.has("rabbitmq"):
+        result.append(EnvVar("RABBITMQ_PASSWORD", True, "RabbitMQ password of user msgen"))
+    elif any(s.broker == "rabbitmq" for s in services):
+        result.append(EnvVar("BROKER_URL", False, "amqp:// URL of your RabbitMQ"))
+    if not selection.has("consul") and any(s.discovery == "consul" for s in services):
+        result.append(EnvVar("CONSUL_HTTP_ADDR", False, "address of your Consul agent"))
+    if not selection.has("jaeger") and any("tracing" in s.features for s in services):
+        result.append(
+            EnvVar("OTEL_EXPORTER_OTLP_ENDPOINT", False, "OTLP endpoint of your trace collector")
+        )
+    if selection.has("grafana"):
+        result.append(EnvVar("GRAFANA_ADMIN_PASSWORD", True, "Grafana password of user admin"))
+    return result
+
+
+def _db(svc: ServiceEntry) -> str:
+    return "none" if svc.kind == "gateway" else svc.db
+
+
+def _python_health(path: str) -> Healthcheck:
+    probe = (
+        "import os, urllib.request; "
+        f"urllib.request.urlopen(f'http://127.0.0.1:{{os.environ[\"PORT\"]}}{path}', timeout=4)"
+    )
+    return Healthcheck(test=["CMD", "python", "-c", probe])
+
+
+def _wget_health(url: str) -> Healthcheck:
+    return Healthcheck(test=["CMD", "wget", "--quiet", "--spider", url])
+
+
+def _healthy(*names: str) -> dict[str, dict[str, str]]:
+    return {name: {"condition": "service_healthy"} for name in names}
+
+
+def _upstream_edges(workspace: Workspace) -> dict[str, list[str]]:
+    """Startup order from ``upstreams``, leaving out edges that would close a cycle."""
+    edges: dict[str, list[str]] = {name: [] for name in workspace.services}
+
+    def reaches(start: str, goal: str) -> bool:
+        stack, seen = [start], set()
+        while stack:
+            node = stack.pop()
+            if node == goal:
+                return True
+            if node not in seen:
+                seen.add(node)
+                stack.extend(edges[node])
+        return False
+
+    for name, svc in workspace.services.items():
+        for upstream in sorted(set(svc.upstreams)):
+            if upstream in edges and upstream != name and not reaches(upstream, name):
+                edges[name].append(upstream)
+    return edges
+
+
+def _service_container(
+    workspace: Workspace, name: str, selection: Selection, upstreams: list[str]
+) -> tuple[ComposeService, list[str]]:
+    svc = workspace.services[name]
+    prefix = env_prefix(name)
+    package = name.replace("-", "_")
+    env = {"PORT": str(svc.port), "HOST": "0.0.0.0", "SERVICE_NAME": name}
+    depends: list[str] = []
+    volumes: list[str] = []
+    new_volumes: list[str] = []
+    db = _db(svc)
+    if db == "postgres":
+        password = _needed(f"{prefix}_DB_PASSWORD", _RUN_GENERATE)
+        env["DATABASE_URL"] = f"postgresql+asyncpg://{package}:{password}@{name}-db:5432/{package}"
+        depends.append(f"{name}-db")
+    elif db == "sqlite":
+        volumes.append(f"{name}-data:/app")
+        new_volumes.append(f"{name}-data")
+    if svc.broker == "rabbitmq":
+        if selection.has("rabbitmq"):
+            password = _needed("RABBITMQ_PASSWORD", _RUN_GENERATE)
+            env["BROKER_URL"] = f"amqp://{_RABBITMQ_USER}:{password}@rabbitmq:5672/"
+            depends.append("rabbitmq")
+        else:
+            env["BROKER_URL"] = _external("BROKER_URL", "rabbitmq")
+    if svc.discovery == "consul":
+        if selection.has("consul"):
+            env["CONSUL_HTTP_ADDR"] = "http://consul:8500"
+            depends.append("consul")
+        else:
+            env["CONSUL_HTTP_ADDR"] = _external("CONSUL_HTTP_ADDR", "consul")
+    if "tracing" in svc.features:
+        if selection.has("jaeger"):
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://jaeger:4317"
+            depends.append("jaeger")
+        else:
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = _external("OTEL_EXPORTER_OTLP_ENDPOINT", "jaeger")
+        env["OTEL_SERVICE_NAME"] = name
+    container = ComposeService(
+        image=f"{workspace.name}-{name}:{svc.version}",
+        build=Build(context=svc.path),
+        environment=env,
+        ports=[f"127.0.0.1:{svc.port}:{svc.port}"],
+        volumes=volumes,
+        healthcheck=_python_health("/health/ready"),
+        depends_on=_healthy(*depends, *upstreams),
+        networks=[workspace.name],
+    )
+    return container, new_volumes
+
+
+def _postgres(workspace: Workspace, name: str) -> ComposeService:
+    package = name.replace("-", "_")
+    return ComposeService(
+        image=IMAGES["postgres"],
+        environment={
+            "POSTGRES_DB": package,
+            "POSTGRES_USER": package,
+            "POSTGRES_PASSWORD": _needed(f"{env_prefix(name)}_DB_PASSWORD", _RUN_GENERATE),
+        },
+        volumes=[f"{name}-db-data:/var/lib/postgresql/data"],
+        healthcheck=Healthcheck(
+            test=["CMD-SHELL", "pg_isready --username=$${POSTGRES_USER} --dbname=$${POSTGRES_DB}"]
+        ),
+        networks=[workspace.name],
+    )
+
+
+def _ui_port(name: str, used: set[int]) -> list[str]:
+    port = _UI_PORTS[name]
+    return [] if port in used else [f"127.0.0.1:{port}:{port}"]
+
+
+def _infra(workspace: Workspace, name: str) -> tuple[ComposeService, list[str]]:
+    """The container of one infrastructure piece and the named volumes it adds."""
+    used = workspace.used_ports()
+    net = [workspace.name]
+    if name == "rabbitmq":
+        return ComposeService(
+            image=IMAGES["rabbitmq"],
+            environment={
+                "RABBITMQ_DEFAULT_USER": _RABBITMQ_USER,
+                "RABBITMQ_DEFAULT_PASS": _needed("RABBITMQ_PASSWORD", _RUN_GENERATE),
+            },
+            ports=_ui_port(name, used),
+            volumes=["rabbitmq-data:/var/lib/rabbitmq"],
+            healthcheck=Healthcheck(test=["CMD", "rabbitmq-diagnostics", "--quiet", "ping"]),
+            networks=net,
+        ), ["rabbitmq-data"]
+    if name == "consul":
+        return ComposeService(
+            image=IMAGES["consul"],
+            command=["agent", "-dev", "-client=0.0.0.0"],
+            ports=_ui_port(name, used),
+            healthcheck=Healthcheck(test=["CMD", "consul", "members"]),
+            networks=net,
+        ), []
+    if name == "jaeger":
+        return ComposeService(
+            image=IMAGES["jaeger"],
+            ports=_ui_port(name, used),
+            healthcheck=_wget_health("http://127.0.0.1:13133/status"),
+            networks=net,
+        ), []
+    if name == "prometheus":
+        return ComposeService(
+            image=IMAGES["prometheus"],
+            command=[
+                "--config.file=/etc/prometheus/prometheus.yml",
+                "--storage.tsdb.path=/prometheus",
+            ],
+            ports=_ui_port(name, used),
+            volumes=[
+                f"./{monitoring.PROMETHEUS_FILE}:/etc/prometheus/prometheus.yml:ro",
+                "prometheus-data:/prometheus",
+            ],
+            healthcheck=_wget_health("http://127.0.0.1:9090/-/healthy"),
+            networks=net,
+        ), ["prometheus-data"]
+    return ComposeService(
+        image=IMAGES["grafana"],
+        environment={
+            "GF_SECURITY_ADMIN_USER": "admin",
+            "GF_SECURITY_ADMIN_PASSWORD": _needed("GRAFANA_ADMIN_PASSWORD", _RUN_GENERATE),
+            "GF_USERS_ALLOW_SIGN_UP": "false",
+        },
+        ports=_ui_port(name, used),
+        volumes=[
+            f"./{monitoring.GRAFANA_PROVISIONING_DIR}:/etc/grafana/provisioning:ro",
+            f"./{monitoring.GRAFANA_DASHBOARDS_DIR}:{monitoring.GRAFANA_DASHBOARDS_MOUNT}:ro",
+            "grafana-data:/var/lib/grafana",
+        ],
+        healthcheck=_wget_health("http://127.0.0.1:3000/api/health"),
+        depends_on=_healthy("prometheus"),
+        networks=net,
+    ), ["grafana-data"]
+
+
+def build_compose(workspace: Workspace, selection: Selection) -> ComposeFile:
+    """The compose document for ``workspace`` with the infrastructure in ``selection``."""
+    services: dict[str, ComposeService] = {}
+    volumes: list[str] = []
+    edges = _upstream_edges(workspace)
+    for name, svc in workspace.services.items():
+        container, added = _service_container(workspace, name, selection, edges[name])
+        services[name] = container
+        volumes += added
+        if _db(svc) == "postgres":
+            services[f"{name}-db"] = _postgres(workspace, name)
+            volumes.append(f"{name}-db-data")
+    for piece in INFRA:
+        if selection.has(piece):
+            services[piece], added = _infra(workspace, piece)
+            volumes += added
+    return ComposeFile(
+        services=services,
+        networks={workspace.name: {"driver": "bridge"}},
+        volumes={volume: {"driver": "local"} for volume in volumes},
+        x_msgen={"with": list(selection.include), "without": list(selection.exclude)},
+    )
+
+
+def _env_example(workspace: Workspace, selection: Selection) -> str:
+    lines = [
+        "# The variables docker-compose.yml reads from .env. msgen writes .env with random",
+        "# passwords the first time; it is git-ignored and msgen never overwrites it.",
+    ]
+    for var in env_vars(workspace, selection):
+        lines += ["", f"# {var.comment}", f"{var.name}="]
+    return "\n".join(lines) + "\n"
+
+
+def compose_files(workspace: Workspace, selection: Selection) -> list[GeneratedFile]:
+    """``docker-compose.yml``, ``.env.example`` and the monitoring configs the file mounts."""
+    document = build_compose(workspace, selection).to_data()
+    files = [
+        yaml_file(COMPOSE_FILE, [document], regenerate=REGENERATE),
+        text_file(ENV_EXAMPLE_FILE, _env_example(workspace, selection), regenerate=REGENERATE),
+    ]
+    if selection.has("prometheus"):
+        files.append(monitoring.prometheus_file(workspace, regenerate=REGENERATE))
+    if selection.has("grafana"):
+        files += monitoring.grafana_files(workspace, regenerate=REGENERATE)
+    return files

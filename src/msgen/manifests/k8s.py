@@ -1,0 +1,266 @@
+"""Kubernetes manifests (a kustomize base under ``deploy/k8s/``) built from the workspace.
+
+Per service: a ServiceAccount, a ConfigMap, one Deployment and one HorizontalPodAutoscaler
+per version (the subsets Istio routes between), a Service and a PodDisruptionBudget. Only
+GA API versions, no namespace, no site-specific defaults. Secrets are referenced, never
+written: each service reads ``<service>-env`` (its keys are listed in an annotation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from msgen.manifests.common import GeneratedFile, yaml_file
+from msgen.workspace import ServiceEntry, Workspace
+
+__all__ = [
+    "K8S_DIR",
+    "REGENERATE",
+    "SUPPORTED_VERSIONS",
+    "Resource",
+    "k8s_files",
+    "service_resources",
+    "versions_of",
+]
+
+K8S_DIR = "deploy/k8s"
+REGENERATE = "msgen k8s generate"
+# Kubernetes minor versions the manifests are validated against (strict) in the tests.
+SUPPORTED_VERSIONS = ("1.33", "1.34", "1.35")
+STABLE_VERSION = "v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One Kubernetes object: its identity and the rest of its body (``spec``, ``data``)."""
+
+    api_version: str
+    kind: str
+    name: str
+    body: dict[str, Any]
+    labels: dict[str, str] = field(default_factory=dict)
+    namespace: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        """The object as YAML-ready data."""
+        metadata: dict[str, Any] = {"name": self.name}
+        if self.namespace:
+            metadata["namespace"] = self.namespace
+        if self.labels:
+            metadata["labels"] = dict(self.labels)
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "metadata": metadata,
+            **self.body,
+        }
+
+
+def versions_of(svc: ServiceEntry) -> dict[str, int]:
+    """The version subsets and their weights; a service without canary data is all ``v1``."""
+    return dict(svc.versions) if svc.versions else {STABLE_VERSION: 100}
+
+
+def secret_keys(svc: ServiceEntry) -> list[str]:
+    """The variables a service expects from its Secret (connection strings, addresses)."""
+    keys = []
+    if svc.kind != "gateway" and svc.db == "postgres":
+        keys.append("DATABASE_URL")
+    if svc.broker == "rabbitmq":
+        keys.append("BROKER_URL")
+    if svc.discovery == "consul":
+        keys.append("CONSUL_HTTP_ADDR")
+    if "tracing" in svc.features:
+        keys.append("OTEL_EXPORTER_OTLP_ENDPOINT")
+    return keys
+
+
+def _labels(workspace: Workspace, name: str, version: str | None = None) -> dict[str, str]:
+    labels = {"app": name}
+    if version:
+        labels["version"] = version
+    labels["app.kubernetes.io/name"] = name
+    labels["app.kubernetes.io/part-of"] = workspace.name
+    labels["app.kubernetes.io/managed-by"] = "msgen"
+    return labels
+
+
+def _probe(path: str, *, period: int, failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": 3,
+        "failureThreshold": failures,
+    }
+
+
+def _deployment(workspace: Workspace, name: str, version: str) -> Resource:
+    svc = workspace.services[name]
+    keys = secret_keys(svc)
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
+    if svc.kind != "gateway" and svc.db == "sqlite":
+        mounts.append({"name": "data", "mountPath": "/app"})
+        volumes.append({"name": "data", "emptyDir": {}})
+    container = {
+        "name": name,
+        "image": f"{workspace.name}/{name}:{version}",
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": "http", "containerPort": svc.port, "protocol": "TCP"}],
+        "envFrom": [
+            {"configMapRef": {"name": f"{name}-config"}},
+            {"secretRef": {"name": f"{name}-env", "optional": not keys}},
+        ],
+        "startupProbe": _probe("/health/live", period=2, failures=30),
+        "livenessProbe": _probe("/health/live", period=10, failures=3),
+        "readinessProbe": _probe("/health/ready", period=5, failures=3),
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "1", "memory": "512Mi"},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": mounts,
+    }
+    pod_labels = _labels(workspace, name, version)
+    return Resource(
+        "apps/v1",
+        "Deployment",
+        f"{name}-{version}",
+        labels=pod_labels,
+        body={
+            "spec": {
+                "revisionHistoryLimit": 5,
+                "selector": {"matchLabels": {"app": name, "version": version}},
+                "template": {
+                    "metadata": {
+                        "labels": pod_labels,
+                        "annotations": {
+                            "prometheus.io/scrape": "true",
+                            "prometheus.io/port": str(svc.port),
+                            "prometheus.io/path": "/metrics",
+                            "sidecar.istio.io/rewriteAppHTTPProbers": "true",
+                            "prometheus.istio.io/merge-metrics": "true",
+                            "msgen.dev/secret-keys": ",".join(keys),
+                        },
+                    },
+                    "spec": {
+                        "serviceAccountName": name,
+                        "automountServiceAccountToken": False,
+                        "securityContext": {
+                            "runAsNonRoot": True,
+                            "runAsUser": 10001,
+                            "runAsGroup": 10001,
+                            "fsGroup": 10001,
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                        },
+                        "terminationGracePeriodSeconds": 30,
+                        "containers": [container],
+                        "volumes": volumes,
+                    },
+                },
+            },
+        },
+    )
+
+
+def service_resources(workspace: Workspace, name: str) -> dict[str, Resource]:
+    """The objects of one service, keyed by the file name they are written to."""
+    svc = workspace.services[name]
+    labels = _labels(workspace, name)
+    config = {"PORT": str(svc.port), "HOST": "0.0.0.0", "SERVICE_NAME": name}
+    config["LOG_LEVEL"] = "INFO"
+    if "tracing" in svc.features:
+        config["OTEL_SERVICE_NAME"] = name
+    resources: dict[str, Resource] = {
+        "serviceaccount.yaml": Resource(
+            "v1",
+            "ServiceAccount",
+            name,
+            labels=labels,
+            body={"automountServiceAccountToken": False},
+        ),
+        "configmap.yaml": Resource(
+            "v1", "ConfigMap", f"{name}-config", labels=labels, body={"data": config}
+        ),
+        "service.yaml": Resource(
+            "v1",
+            "Service",
+            name,
+            labels=labels,
+            body={
+                "spec": {
+                    "selector": {"app": name},
+                    "ports": [
+                        {
+                            "name": "http",
+                            "port": svc.port,
+                            "targetPort": "http",
+                            "protocol": "TCP",
+                            "appProtocol": "http",
+                        }
+                    ],
+                }
+            },
+        ),
+        "poddisruptionbudget.yaml": Resource(
+            "policy/v1",
+            "PodDisruptionBudget",
+            name,
+            labels=labels,
+            body={"spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": name}}}},
+        ),
+    }
+    for version in versions_of(svc):
+        resources[f"deployment-{version}.yaml"] = _deployment(workspace, name, version)
+        resources[f"hpa-{version}.yaml"] = Resource(
+            "autoscaling/v2",
+            "HorizontalPodAutoscaler",
+            f"{name}-{version}",
+            labels=_labels(workspace, name, version),
+            body={
+                "spec": {
+                    "scaleTargetRef": {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": f"{name}-{version}",
+                    },
+                    "minReplicas": 2,
+                    "maxReplicas": 5,
+                    "metrics": [
+                        {
+                            "type": "Resource",
+                            "resource": {
+                                "name": "cpu",
+                                "target": {"type": "Utilization", "averageUtilization": 75},
+                            },
+                        }
+                    ],
+                }
+            },
+        )
+    return resources
+
+
+def k8s_files(workspace: Workspace) -> list[GeneratedFile]:
+    """Every file of the kustomize base, the ``kustomization.yaml`` last."""
+    files: list[GeneratedFile] = []
+    for name in sorted(workspace.services):
+        for file_name, resource in sorted(service_resources(workspace, name).items()):
+            files.append(
+                yaml_file(
+                    f"{K8S_DIR}/{name}/{file_name}", [resource.to_data()], regenerate=REGENERATE
+                )
+            )
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [f.path.removeprefix(f"{K8S_DIR}/") for f in files],
+    }
+    files.append(yaml_file(f"{K8S_DIR}/kustomization.yaml", [kustomization], regenerate=REGENERATE))
+    return files
