@@ -61,10 +61,17 @@ def generate(
 
 
 def _compose(args: list[str]) -> None:
+    """Run compose on the workspace, regenerating docker-compose.yml first when stale."""
+    from msgen.deploy import compose_is_stale, mark_fresh, recorded_selection
     from msgen.docker import check_engine, find_compose, run_compose
     from msgen.workspace import open_workspace
 
     workspace = open_workspace(Path.cwd())
+    if compose_is_stale(workspace):
+        include, exclude = recorded_selection(workspace.root)
+        console().print("msgen.yaml changed: regenerating docker-compose.yml")
+        _generate(workspace, include, exclude, force=False)
+        mark_fresh(workspace)
     check_engine()
     command = find_compose()
     code = run_compose(command, args, cwd=workspace.root)
@@ -82,15 +89,6 @@ def up(
     detach: Annotated[bool, typer.Option("--detach", "-d", help="Run in the background.")] = False,
 ) -> None:
     """Start the system (regenerating docker-compose.yml first if msgen.yaml is newer)."""
-    from msgen.deploy import compose_is_stale, mark_fresh, recorded_selection
-    from msgen.workspace import open_workspace
-
-    workspace = open_workspace(Path.cwd())
-    if compose_is_stale(workspace):
-        include, exclude = recorded_selection(workspace.root)
-        console().print("msgen.yaml changed: regenerating docker-compose.yml")
-        _generate(workspace, include, exclude, force=False)
-        mark_fresh(workspace)
     args = ["up"]
     if build:
         args.append("--build")

@@ -167,3 +167,18 @@ def test_up_regenerates_when_the_workspace_is_newer(shop: Path, bin_dir: Path, e
     assert calls(log) == ["docker-compose up --detach"]
     result = runner.invoke(app, ["compose", "up", "-d"])
     assert "regenerating" not in result.stdout
+
+
+@pytest.mark.parametrize("command", [["down"], ["ps"], ["logs"]])
+def test_every_run_command_regenerates_a_stale_file(
+    shop: Path, bin_dir: Path, engine, command: list[str]
+) -> None:
+    fake_bin(bin_dir, "docker-compose", log=shop / "calls.log", code=0)
+    assert runner.invoke(app, ["compose", "generate"]).exit_code == 0
+    workspace = shop / "msgen.yaml"
+    workspace.write_text(workspace.read_text().replace("port: 8002", "port: 8012"))
+    os.utime(shop / "docker-compose.yml", (1, 1))
+    result = runner.invoke(app, ["compose", *command])
+    assert result.exit_code == 0, result.output
+    assert "regenerating" in result.stdout
+    assert "127.0.0.1:8012:8012" in (shop / "docker-compose.yml").read_text()
