@@ -20,6 +20,7 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     ├── PortInUseError              a port msgen must listen on is taken by another process
     ├── DevRunError                 a local service could not be prepared or started
     ├── OutputError                 a generated file could not be written
+    ├── GraphvizMissingError        `dot` is needed for SVG/PNG graphs
     └── DockerError
         ├── DockerUnavailableError  the Docker engine is not reachable
         └── ComposeNotFoundError    neither `docker compose` nor `docker-compose` is installed
@@ -33,6 +34,7 @@ __all__ = [
     "DockerError",
     "DockerUnavailableError",
     "DuplicateServiceError",
+    "GraphvizMissingError",
     "InvalidNameError",
     "MsgenError",
     "OutputError",
@@ -162,3 +164,9 @@ class ComposeNotFoundError(DockerError):
     """Neither Compose v2 (``docker compose``) nor v1 (``docker-compose``) is installed."""
 
     code = "compose-not-found"
+
+
+class GraphvizMissingError(MsgenError):
+    """Graphviz's ``dot`` is needed for SVG and PNG output and is not installed."""
+
+    code = "graphviz-missing"

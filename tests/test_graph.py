@@ -1,0 +1,136 @@
+import shutil
+from pathlib import Path
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+from typer.testing import CliRunner
+
+from msgen.cli import app
+from msgen.graph import build_graph, render_dot, render_image, render_mermaid
+from msgen.workspace import Workspace, load_workspace
+
+runner = CliRunner()
+
+SHOP = """\
+schema: 1
+name: shop
+services:
+  orders:
+    path: orders
+    port: 8001
+    db: postgres
+    broker: rabbitmq
+    discovery: consul
+    publishes: [orders.order_created, orders.order_updated]
+    versions: {v1: 90, v2: 10}
+  billing:
+    path: billing
+    port: 8002
+    broker: rabbitmq
+    consumes: [orders.order_created, payments.payment_failed]
+    upstreams: [orders]
+  gateway:
+    kind: gateway
+    path: gateway
+    port: 8000
+    db: none
+    upstreams: [orders, billing]
+"""
+
+
+@pytest.fixture
+def shop(tree) -> Path:
+    return tree({"msgen.yaml": SHOP})
+
+
+def model(root: Path) -> Workspace:
+    return load_workspace(root / "msgen.yaml").model
+
+
+def test_graph_nodes_and_edges(shop: Path) -> None:
+    graph = build_graph(model(shop))
+    kinds = {node.id: node.kind for node in graph.nodes}
+    assert kinds == {
+        "billing": "service",
+        "billing_db": "database",
+        "consul": "consul",
+        "gateway": "gateway",
+        "orders": "service",
+        "orders_db": "database",
+        "rabbitmq": "broker",
+    }
+    edges = {(e.source, e.target, e.kind, e.label) for e in graph.edges}
+    assert ("orders", "billing", "event", "orders.order_created") in edges
+    assert ("gateway", "orders", "http", "") in edges
+    assert ("billing", "orders", "http", "") in edges
+    assert ("orders", "orders_db", "uses", "") in edges
+    assert not any(e.label == "payments.payment_failed" for e in graph.edges)  # nobody publishes
+    assert next(n.label for n in graph.nodes if n.id == "orders") == "orders (v1 90% / v2 10%)"
+
+
+def test_graph_is_deterministic(shop: Path) -> None:
+    text = (shop / "msgen.yaml").read_text()
+    reordered = text.replace(
+        "consumes: [orders.order_created, payments.payment_failed]",
+        "consumes: [payments.payment_failed, orders.order_created]",
+    )
+    other = shop / "other"
+    other.mkdir()
+    (other / "msgen.yaml").write_text(reordered)
+    assert render_mermaid(build_graph(model(shop))) == render_mermaid(build_graph(model(other)))
+
+
+def test_mermaid_snapshot(shop: Path, snapshot: SnapshotAssertion) -> None:
+    assert render_mermaid(build_graph(model(shop))) == snapshot
+
+
+def test_dot_snapshot(shop: Path, snapshot: SnapshotAssertion) -> None:
+    assert render_dot(build_graph(model(shop))) == snapshot
+
+
+def test_tree_snapshot(
+    shop: Path, monkeypatch: pytest.MonkeyPatch, snapshot: SnapshotAssertion
+) -> None:
+    monkeypatch.chdir(shop)
+    result = runner.invoke(app, ["graph"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "nobody publishes it" in result.stdout
+    assert result.stdout == snapshot
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "dot"])
+def test_cli_text_formats_to_stdout_and_file(
+    shop: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    monkeypatch.chdir(shop)
+    result = runner.invoke(app, ["graph", "--format", fmt])
+    assert result.exit_code == 0, result.output
+    out = shop / f"graph.{fmt}"
+    assert runner.invoke(app, ["graph", "-f", fmt, "-o", str(out)]).exit_code == 0
+    assert out.read_text() == result.stdout
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_svg_contains_every_service_and_event(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    svg = render_image(build_graph(model(shop)), "svg").decode()
+    assert svg.lstrip().startswith("<?xml")
+    for name in ("orders", "billing", "gateway", "orders.order_created", "rabbitmq", "consul"):
+        assert name in svg
+    monkeypatch.chdir(shop)
+    assert runner.invoke(app, ["graph", "-f", "png", "-o", "g.png"]).exit_code == 0
+    assert (shop / "g.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_missing_graphviz_is_one_line(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(shop)
+    monkeypatch.setenv("PATH", str(shop))
+    result = runner.invoke(app, ["graph", "--format", "svg"])
+    assert result.exit_code == 1
+    assert "needs Graphviz's 'dot'" in result.stderr
+    assert "apt-get install graphviz" in result.stderr
+
+
+def test_tree_with_output_is_usage_error(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(shop)
+    result = runner.invoke(app, ["graph", "-o", "x.txt"])
+    assert result.exit_code == 2
