@@ -11,23 +11,27 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     │   ├── InvalidNameError        a service/system/resource name breaks a naming rule
     │   ├── PortError               a port is taken or outside 1024-65535
     │   ├── DuplicateServiceError   the name is already in the workspace
+    │   ├── UnknownServiceError     a named service is not in the workspace
     │   └── TargetExistsError       the target directory exists and is not empty
     ├── WorkspaceError
     │   ├── WorkspaceNotFoundError  no msgen.yaml here or in any parent directory
     │   ├── WorkspaceExistsError    msgen init where a msgen.yaml already exists
     │   └── WorkspaceInvalidError   msgen.yaml is not valid YAML or breaks the schema
-    └── RenderError                 copier failed to render a template
+    ├── RenderError                 copier failed to render a template
+    └── ConsulError                 Consul is unreachable or refused a request
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ConsulError",
     "DuplicateServiceError",
     "InvalidNameError",
     "MsgenError",
     "PortError",
     "RenderError",
     "TargetExistsError",
+    "UnknownServiceError",
     "UsageError",
     "WorkspaceError",
     "WorkspaceExistsError",
@@ -80,6 +84,12 @@ class DuplicateServiceError(UsageError):
     code = "duplicate-service"
 
 
+class UnknownServiceError(UsageError):
+    """A service named on the command line is not in the workspace."""
+
+    code = "unknown-service"
+
+
 class TargetExistsError(UsageError):
     """The target directory exists and is not empty."""
 
@@ -114,3 +124,9 @@ class RenderError(MsgenError):
     """Copier could not render a template; nothing was written."""
 
     code = "render"
+
+
+class ConsulError(MsgenError):
+    """Consul could not be reached, refused the token, or rejected the request."""
+
+    code = "consul"

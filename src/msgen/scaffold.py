@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from msgen.__about__ import __version__
-from msgen.errors import DuplicateServiceError, TargetExistsError
+from msgen.errors import DuplicateServiceError, TargetExistsError, UnknownServiceError
 from msgen.naming import ServiceNames, check_port, derive_names, next_free_port
 from msgen.render import remove_tree, render_template
 from msgen.workspace import (
     Db,
+    Discovery,
     ServiceEntry,
     WorkspaceFile,
     create_workspace,
@@ -23,7 +24,14 @@ from msgen.workspace import (
     load_workspace,
 )
 
-__all__ = ["NewServiceOptions", "NewServiceResult", "new_service", "workspace_for"]
+__all__ = [
+    "NewServiceOptions",
+    "NewServiceResult",
+    "new_service",
+    "template_data",
+    "upstream_urls",
+    "workspace_for",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,6 +45,8 @@ class NewServiceOptions:
     output: Path | None = None
     force: bool = False
     dry_run: bool = False
+    discovery: Discovery = "static"
+    upstreams: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,9 +70,45 @@ def workspace_for(cwd: Path) -> tuple[WorkspaceFile, bool]:
     return create_workspace(cwd, name=default_system_name(cwd)), True
 
 
-def template_data(names: ServiceNames, *, port: int, db: Db) -> dict[str, object]:
+def template_data(
+    names: ServiceNames,
+    *,
+    port: int,
+    db: Db,
+    discovery: Discovery = "static",
+    upstreams: dict[str, str] | None = None,
+) -> dict[str, object]:
     """The copier answers for the service template."""
-    return {**names.as_data(), "port": port, "db": db, "msgen_version": __version__}
+    return {
+        **names.as_data(),
+        "port": port,
+        "db": db,
+        "discovery": discovery,
+        "upstreams": upstreams or {},
+        "msgen_version": __version__,
+    }
+
+
+def upstream_urls(
+    workspace: WorkspaceFile, names: tuple[str, ...], *, discovery: Discovery
+) -> dict[str, str]:
+    """Default base URL of each upstream: the workspace port on 127.0.0.1, or its DNS name.
+
+    Consul discovery falls back to the static address when Consul cannot be asked.
+    """
+    services = workspace.model.services
+    urls: dict[str, str] = {}
+    for name in names:
+        entry = services.get(name)
+        if entry is None:
+            known = ", ".join(sorted(services)) or "none yet"
+            raise UnknownServiceError(
+                f"--upstream {name!r} is not a service of this workspace (known: {known})",
+                hint="create it first with 'msgen new service', or fix the name",
+            )
+        host = name if discovery == "dns" else "127.0.0.1"
+        urls[name] = f"http://{host}:{entry.port}"
+    return urls
 
 
 def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
@@ -86,9 +132,12 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
     for other in services:
         if other != names.service and workspace.service_dir(other) == target.resolve():
             raise TargetExistsError(f"{target} already holds the service {other!r}")
+    upstreams = upstream_urls(workspace, options.upstreams, discovery=options.discovery)
     result = render_template(
         "service",
-        data=template_data(names, port=port, db=options.db),
+        data=template_data(
+            names, port=port, db=options.db, discovery=options.discovery, upstreams=upstreams
+        ),
         target=target,
         force=options.force,
         dry_run=options.dry_run,
@@ -101,6 +150,8 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             db=options.db,
             resource=names.resource_class,
             template_version=__version__,
+            discovery=options.discovery,
+            upstreams=list(upstreams),
         )
         try:
             workspace.save()
