@@ -45,6 +45,9 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
         ["new", "service", "--help"],
         ["list", "--help"],
         ["init", "--help"],
+        ["register", "--help"],
+        ["deregister", "--help"],
+        ["services", "--help"],
     ],
 )
 def test_help_leaves_heavy_modules_unimported(argv: list[str]) -> None:

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from msgen.__about__ import __version__
+from msgen.cli import consul as _consul
 from msgen.cli import init as _init
 from msgen.cli import listing as _listing
 from msgen.cli.new import app as new_app
@@ -52,6 +53,9 @@ def _root(
 app.command("init")(_init.init)
 app.command("list")(_listing.list_services)
 app.add_typer(new_app, name="new")
+app.command("register")(_consul.register)
+app.command("deregister")(_consul.deregister)
+app.command("services")(_consul.services)
 
 
 def main() -> None:
