@@ -122,7 +122,7 @@ class ConsulDouble(ThreadingHTTPServer):
         return f"http://{self.address}"
 
     def start(self) -> ConsulDouble:
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 

@@ -45,6 +45,7 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
         ["new", "service", "--help"],
         ["list", "--help"],
         ["init", "--help"],
+        ["new", "gateway", "--help"],
         ["register", "--help"],
         ["deregister", "--help"],
         ["services", "--help"],

@@ -46,7 +46,7 @@ class _StatusHandler(BaseHTTPRequestHandler):
 @contextmanager
 def status_server() -> Iterator[StatusServer]:
     server = StatusServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield server

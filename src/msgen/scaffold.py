@@ -12,7 +12,7 @@ from pathlib import Path
 from msgen.__about__ import __version__
 from msgen.errors import DuplicateServiceError, TargetExistsError, UnknownServiceError
 from msgen.naming import ServiceNames, check_port, derive_names, next_free_port
-from msgen.render import remove_tree, render_template
+from msgen.render import RenderResult, remove_tree, render_template
 from msgen.workspace import (
     Db,
     Discovery,
@@ -27,7 +27,10 @@ from msgen.workspace import (
 __all__ = [
     "NewServiceOptions",
     "NewServiceResult",
+    "Placement",
     "new_service",
+    "place",
+    "record",
     "template_data",
     "upstream_urls",
     "workspace_for",
@@ -111,58 +114,107 @@ def upstream_urls(
     return urls
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Placement:
+    """Where a new service (or gateway) goes: its port and directory."""
+
+    port: int
+    target: Path
+
+
+def place(
+    workspace: WorkspaceFile,
+    name: str,
+    *,
+    cwd: Path,
+    port: int | None,
+    output: Path | None,
+    force: bool,
+    preferred_port: int | None = None,
+) -> Placement:
+    """Refuse a duplicate name (unless ``force``), choose the port, check the directory.
+
+    Without an explicit ``port``: the entry's old port when re-rendering, else
+    ``preferred_port`` when it is free, else the next free port.
+    """
+    services = workspace.model.services
+    existing = services.get(name)
+    if existing is not None and not force:
+        raise DuplicateServiceError(
+            f"the workspace already has a service named {name!r}",
+            hint="choose another name, or pass --force to render it again",
+        )
+    used = workspace.model.used_ports() - ({existing.port} if existing else set())
+    if port is not None:
+        chosen = check_port(port, used)
+    elif existing is not None:
+        chosen = existing.port
+    elif preferred_port is not None and preferred_port not in used:
+        chosen = preferred_port
+    else:
+        chosen = next_free_port(used)
+    target = ((cwd / output) if output else workspace.root / name).absolute()
+    for other in services:
+        if other != name and workspace.service_dir(other) == target.resolve():
+            raise TargetExistsError(f"{target} already holds the service {other!r}")
+    return Placement(port=chosen, target=target)
+
+
+def record(
+    workspace: WorkspaceFile, name: str, entry: ServiceEntry, *, result: RenderResult
+) -> None:
+    """Save the entry; remove a fresh render again if the workspace cannot be saved."""
+    workspace.model.services[name] = entry
+    try:
+        workspace.save()
+    except BaseException:
+        if result.created:
+            remove_tree(result.target)
+        raise
+
+
 def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
     """Render a new service and record it in the workspace (created when there is none)."""
     names = derive_names(options.name, resource=options.resource)
     workspace, created = workspace_for(cwd)
-    services = workspace.model.services
-    existing = services.get(names.service)
-    if existing is not None and not options.force:
-        raise DuplicateServiceError(
-            f"the workspace already has a service named {names.service!r}",
-            hint="choose another name, or pass --force to render it again",
-        )
-    used = workspace.model.used_ports() - ({existing.port} if existing else set())
-    if options.port is not None:
-        port = check_port(options.port, used)
-    else:
-        port = existing.port if existing else next_free_port(used)
-    target = (cwd / options.output) if options.output else workspace.root / names.service
-    target = target.absolute()
-    for other in services:
-        if other != names.service and workspace.service_dir(other) == target.resolve():
-            raise TargetExistsError(f"{target} already holds the service {other!r}")
+    placement = place(
+        workspace,
+        names.service,
+        cwd=cwd,
+        port=options.port,
+        output=options.output,
+        force=options.force,
+    )
     upstreams = upstream_urls(workspace, options.upstreams, discovery=options.discovery)
     result = render_template(
         "service",
         data=template_data(
-            names, port=port, db=options.db, discovery=options.discovery, upstreams=upstreams
+            names,
+            port=placement.port,
+            db=options.db,
+            discovery=options.discovery,
+            upstreams=upstreams,
         ),
-        target=target,
+        target=placement.target,
         force=options.force,
         dry_run=options.dry_run,
     )
     if not options.dry_run:
-        services[names.service] = ServiceEntry(
+        entry = ServiceEntry(
             kind="service",
-            path=workspace.relative_path(target),
-            port=port,
+            path=workspace.relative_path(placement.target),
+            port=placement.port,
             db=options.db,
             resource=names.resource_class,
             template_version=__version__,
             discovery=options.discovery,
             upstreams=list(upstreams),
         )
-        try:
-            workspace.save()
-        except BaseException:
-            if result.created:
-                remove_tree(target)
-            raise
+        record(workspace, names.service, entry, result=result)
     return NewServiceResult(
         names=names,
-        port=port,
-        target=target,
+        port=placement.port,
+        target=placement.target,
         files=result.files,
         workspace=workspace.path,
         workspace_created=created,

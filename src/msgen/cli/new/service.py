@@ -97,7 +97,7 @@ def new_service(
     )
     result = run(options, cwd=Path.cwd())
     if result.dry_run:
-        _print_tree(result.target, result.files)
+        print_tree(result.target, result.files)
         console().print(f"[dim]dry run: {len(result.files)} files, nothing written[/]")
         return
     if result.workspace_created:
@@ -109,13 +109,13 @@ def new_service(
         soft_wrap=True,
     )
     console().print(
-        f"Next:\n  cd {escape(str(result.target))}\n  pip install -e '.[test]' && pytest\n"
+        f"Next:\n  cd {escape(str(result.target))}\n  pip install -e '.\\[test]' && pytest\n"
         f"  uvicorn {result.names.package}.main:app --port {result.port}",
         soft_wrap=True,
     )
 
 
-def _print_tree(target: Path, files: tuple[str, ...]) -> None:
+def print_tree(target: Path, files: tuple[str, ...]) -> None:
     from rich.tree import Tree
 
     tree = Tree(f"[bold]{escape(str(target))}[/]")
