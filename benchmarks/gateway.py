@@ -116,7 +116,8 @@ def main() -> None:
         service = render(root, "pinger", db="none")
         gateway = new_gateway(NewGatewayOptions(), cwd=root).target
         service_python, gateway_python = install(service), install(gateway)
-        quiet = {"LOG_LEVEL": "WARNING"}
+        # serve() pipes the server output without reading it: keep it short.
+        quiet = {"LOG_LEVEL": "WARNING", "UVICORN_ACCESS_LOG": "false"}
         with serve(service, service_python, "pinger", quiet) as upstream:
             env = {**quiet, "UPSTREAM_PINGER_URL": upstream, "RATE_LIMIT_ENABLED": "false"}
             with serve(gateway, gateway_python, "gateway", env) as gw:
