@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from msgen.gateway import NewGatewayOptions, new_gateway
+from tests.consul_double import ConsulDouble
 from tests.servicekit import free_port, install, render, ruff_clean, run_own_tests, serve
 from tests.waiting import wait_for
 
@@ -99,3 +100,43 @@ def test_gateway_proxies_two_services_and_survives_an_outage(tmp_path: Path) -> 
                     what="the gateway to reach billing again",
                 )
                 assert client.get("/health/ready").status_code == 200
+
+
+def test_consul_gateway_round_robins_over_passing_instances(tmp_path: Path) -> None:
+    """Gateway and service with --discovery consul, against the Consul double."""
+    pinger = render(tmp_path, "pinger", db="none", discovery="consul")
+    gateway = new_gateway(NewGatewayOptions(discovery="consul"), cwd=tmp_path).target
+    pinger_python, gateway_python = install(pinger), install(gateway)
+    with ConsulDouble() as consul, ExitStack() as instance_b:
+        common = {"CONSUL_HTTP_ADDR": consul.address, "CONSUL_CHECK_INTERVAL": "100ms"}
+        with serve(pinger, pinger_python, "pinger", {**common, "ENVIRONMENT": "a"}):
+            instance_b.enter_context(
+                serve(pinger, pinger_python, "pinger", {**common, "ENVIRONMENT": "b"})
+            )
+
+            def passing() -> int:
+                return len(consul.health("pinger", passing=True))
+
+            wait_for(lambda: passing() == 2, what="both instances passing")
+            gateway_env = {
+                **common,
+                "DISCOVERY_CACHE_SECONDS": "0.2",
+                # A dead static address: every answer below came through Consul.
+                "UPSTREAM_PINGER_URL": f"http://127.0.0.1:{free_port()}",
+            }
+            with (
+                serve(gateway, gateway_python, "gateway", gateway_env) as gw,
+                httpx.Client(base_url=gw, timeout=15) as client,
+            ):
+                seen = {client.get("/pinger/").json()["environment"] for _ in range(6)}
+                assert seen == {"a", "b"}
+                wait_for(lambda: "gateway" in consul.catalog(), what="the gateway registered")
+
+                instance_b.close()  # deregisters on SIGTERM
+                wait_for(lambda: passing() == 1, what="instance b gone from Consul")
+                wait_for(
+                    lambda: (
+                        {client.get("/pinger/").json()["environment"] for _ in range(4)} == {"a"}
+                    ),
+                    what="the gateway to use only instance a",
+                )
