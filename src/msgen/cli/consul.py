@@ -46,7 +46,7 @@ def register(
     consul: ConsulOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Register a service instance with Consul, with an HTTP health check."""
+    """Register a service instance (and its HTTP check) with Consul."""
     from msgen.consul import ConsulClient, Registration
     from msgen.naming import validate_service_name
 
@@ -88,7 +88,7 @@ def services(
     consul: ConsulOption = None,
     token: TokenOption = None,
 ) -> None:
-    """List the services registered with Consul, their instances and check status."""
+    """List Consul's services, their instances and check status."""
     from msgen.consul import ConsulClient
 
     client = ConsulClient(address=consul, token=token)

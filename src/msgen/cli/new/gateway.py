@@ -13,9 +13,7 @@ from msgen.cli.new.service import DiscoveryChoice, print_tree
 
 @boundary
 def new_gateway(
-    name: Annotated[
-        str, typer.Argument(help="Gateway name, a DNS label.  [default: gateway]")
-    ] = "gateway",
+    name: Annotated[str, typer.Argument(help="Gateway name, a DNS label.")] = "gateway",
     port: Annotated[
         int | None,
         typer.Option(help="HTTP port (default: 8000 when free, else the next free port)."),
