@@ -108,11 +108,17 @@ def free_port() -> int:
 
 @contextmanager
 def serve(
-    service: Path, python: Path, package: str, env: dict[str, str], cwd: Path | None = None
+    service: Path,
+    python: Path,
+    package: str,
+    env: dict[str, str],
+    cwd: Path | None = None,
+    port: int | None = None,
 ) -> Iterator[str]:
-    """Run the service with uvicorn on a free port; yield its base URL once it is live."""
-    port = free_port()
+    """Run the service with uvicorn on a (free) port; yield its base URL once it is live."""
+    port = port or free_port()
     full_env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    full_env["PORT"] = str(port)  # what the service registers with Consul
     full_env.update(env)
     proc = subprocess.Popen(
         [

@@ -33,6 +33,14 @@ MATRIX = [
         {"name": "billing", "db": "postgres", "resource": "Invoice", "port": 9300},
         id="custom-resource-and-port",
     ),
+    pytest.param(
+        {"name": "billing", "db": "none", "discovery": "consul", "upstreams": ("orders",)},
+        id="discovery-consul-with-upstream",
+    ),
+    pytest.param(
+        {"name": "shipping", "db": "sqlite", "discovery": "dns", "upstreams": ("orders",)},
+        id="discovery-dns-with-upstream",
+    ),
 ]
 
 
@@ -40,6 +48,8 @@ MATRIX = [
 def test_option_matrix_renders_lints_and_passes_its_own_tests(
     tmp_path: Path, options: dict[str, object]
 ) -> None:
+    for upstream in options.get("upstreams", ()):  # type: ignore[attr-defined]
+        render(tmp_path, upstream, db="none")
     service = render(tmp_path, **options)  # type: ignore[arg-type]
     ruff_clean(service)
     python = install(service)

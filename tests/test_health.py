@@ -4,7 +4,7 @@ import pytest
 
 from msgen.errors import UsageError
 from msgen.health import Target, check_health, parse_target_url, sort_key, workspace_targets
-from msgen.workspace import ServiceEntry
+from msgen.workspace import ServiceEntry, Workspace
 from tests.health_servers import health_server
 from tests.servicekit import free_port
 
@@ -94,10 +94,13 @@ def test_url_target() -> None:
 
 
 def test_workspace_targets() -> None:
-    services = {
-        "orders": ServiceEntry(path="o", port=8001),
-        "edge": ServiceEntry(path="e", port=8000),
-    }
+    services = Workspace(
+        name="shop",
+        services={
+            "orders": ServiceEntry(path="o", port=8001),
+            "edge": ServiceEntry(path="e", port=8000),
+        },
+    )
     assert [t.base_url for t in workspace_targets(services, [])] == [
         "http://127.0.0.1:8001",
         "http://127.0.0.1:8000",

@@ -59,6 +59,10 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
         ["k8s", "generate", "--help"],
         ["mesh", "--help"],
         ["mesh", "canary", "--help"],
+        ["new", "gateway", "--help"],
+        ["register", "--help"],
+        ["deregister", "--help"],
+        ["services", "--help"],
     ],
 )
 def test_help_leaves_heavy_modules_unimported(argv: list[str]) -> None:

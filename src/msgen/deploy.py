@@ -196,13 +196,10 @@ def set_canary(
     promote: bool,
 ) -> CanaryResult:
     """Record new weights for ``service`` in ``msgen.yaml`` (saved only if all is valid)."""
-    services = workspace.model.services
-    if service not in services:
-        known = ", ".join(services) or "none"
-        raise UsageError(f"unknown service {service!r} (the workspace has: {known})")
-    entry = services[service]
+    workspace.model.require([service])
+    entry = workspace.model.services[service]
     before = dict(entry.versions)
     after = plan_canary(before, version=version, weight=weight, promote=promote)
-    services[service] = entry.model_copy(update={"versions": after})
+    workspace.model.services[service] = entry.model_copy(update={"versions": after})
     workspace.save()
     return CanaryResult(service=service, before=before, after=after)

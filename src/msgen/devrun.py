@@ -116,12 +116,7 @@ def state_dir(workspace: WorkspaceFile) -> Path:
 def plan(workspace: WorkspaceFile, options: DevOptions) -> list[ProcessSpec]:
     """The processes to run, with their environment; no side effects."""
     services = workspace.model.services
-    unknown = [name for name in options.services if name not in services]
-    if unknown:
-        raise UsageError(
-            f"unknown service {unknown[0]!r}",
-            hint=f"the workspace has: {', '.join(services) or 'no services'}",
-        )
+    workspace.model.require(options.services)
     if not services:
         raise UsageError("the workspace has no services yet", hint="msgen new service NAME")
     names = list(options.services) or list(services)

@@ -11,6 +11,7 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     │   ├── InvalidNameError        a service/system/resource name breaks a naming rule
     │   ├── PortError               a port is taken or outside 1024-65535
     │   ├── DuplicateServiceError   the name is already in the workspace
+    │   ├── UnknownServiceError     a named service is not in the workspace
     │   └── TargetExistsError       the target directory exists and is not empty
     ├── WorkspaceError
     │   ├── WorkspaceNotFoundError  no msgen.yaml here or in any parent directory
@@ -21,15 +22,17 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     ├── DevRunError                 a local service could not be prepared or started
     ├── OutputError                 a generated file could not be written
     ├── GraphvizMissingError        `dot` is needed for SVG/PNG graphs
-    └── DockerError
-        ├── DockerUnavailableError  the Docker engine is not reachable
-        └── ComposeNotFoundError    neither `docker compose` nor `docker-compose` is installed
+    ├── DockerError
+    │   ├── DockerUnavailableError  the Docker engine is not reachable
+    │   └── ComposeNotFoundError    neither `docker compose` nor `docker-compose` is installed
+    └── ConsulError                 Consul is unreachable or refused a request
 """
 
 from __future__ import annotations
 
 __all__ = [
     "ComposeNotFoundError",
+    "ConsulError",
     "DevRunError",
     "DockerError",
     "DockerUnavailableError",
@@ -42,6 +45,7 @@ __all__ = [
     "PortInUseError",
     "RenderError",
     "TargetExistsError",
+    "UnknownServiceError",
     "UsageError",
     "WorkspaceError",
     "WorkspaceExistsError",
@@ -92,6 +96,12 @@ class DuplicateServiceError(UsageError):
     """The workspace already has a service of that name."""
 
     code = "duplicate-service"
+
+
+class UnknownServiceError(UsageError):
+    """A service named on the command line is not in the workspace."""
+
+    code = "unknown-service"
 
 
 class TargetExistsError(UsageError):
@@ -170,3 +180,9 @@ class GraphvizMissingError(MsgenError):
     """Graphviz's ``dot`` is needed for SVG and PNG output and is not installed."""
 
     code = "graphviz-missing"
+
+
+class ConsulError(MsgenError):
+    """Consul could not be reached, refused the token, or rejected the request."""
+
+    code = "consul"

@@ -24,7 +24,7 @@ from msgen.errors import UsageError
 if TYPE_CHECKING:
     import httpx
 
-    from msgen.workspace import ServiceEntry
+    from msgen.workspace import Workspace
 
 __all__ = [
     "Probe",
@@ -299,21 +299,16 @@ def sort_key(result: TargetHealth) -> tuple[int, str, str]:
 
 
 def workspace_targets(
-    services: dict[str, ServiceEntry], names: Sequence[str], *, host: str = "127.0.0.1"
+    workspace: Workspace, names: Sequence[str], *, host: str = "127.0.0.1"
 ) -> list[Target]:
     """Targets for the named services (all when none are named) at their recorded ports."""
-    unknown = [name for name in names if name not in services]
-    if unknown:
-        raise UsageError(
-            f"unknown service {unknown[0]!r}",
-            hint=f"the workspace has: {', '.join(services) or 'no services'}",
-        )
-    chosen = names or list(services)
+    workspace.require(names)
+    services = workspace.services
     return [
         Target(
             service=name,
             instance=f"{host}:{services[name].port}",
             base_url=f"http://{host}:{services[name].port}",
         )
-        for name in chosen
+        for name in names or list(services)
     ]

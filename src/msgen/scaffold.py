@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from msgen.__about__ import __version__
-from msgen.errors import DuplicateServiceError, TargetExistsError
+from msgen.errors import DuplicateServiceError, TargetExistsError, UnknownServiceError
 from msgen.naming import ServiceNames, check_port, derive_names, next_free_port
-from msgen.render import remove_tree, render_template
+from msgen.render import RenderResult, remove_tree, render_template
 from msgen.workspace import (
     Db,
+    Discovery,
     ServiceEntry,
     WorkspaceFile,
     create_workspace,
@@ -23,7 +24,17 @@ from msgen.workspace import (
     load_workspace,
 )
 
-__all__ = ["NewServiceOptions", "NewServiceResult", "new_service", "workspace_for"]
+__all__ = [
+    "NewServiceOptions",
+    "NewServiceResult",
+    "Placement",
+    "new_service",
+    "place",
+    "record",
+    "template_data",
+    "upstream_urls",
+    "workspace_for",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,6 +48,8 @@ class NewServiceOptions:
     output: Path | None = None
     force: bool = False
     dry_run: bool = False
+    discovery: Discovery = "static"
+    upstreams: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,58 +73,148 @@ def workspace_for(cwd: Path) -> tuple[WorkspaceFile, bool]:
     return create_workspace(cwd, name=default_system_name(cwd)), True
 
 
-def template_data(names: ServiceNames, *, port: int, db: Db) -> dict[str, object]:
+def template_data(
+    names: ServiceNames,
+    *,
+    port: int,
+    db: Db,
+    discovery: Discovery = "static",
+    upstreams: dict[str, str] | None = None,
+) -> dict[str, object]:
     """The copier answers for the service template."""
-    return {**names.as_data(), "port": port, "db": db, "msgen_version": __version__}
+    return {
+        **names.as_data(),
+        "port": port,
+        "db": db,
+        "discovery": discovery,
+        "upstreams": upstreams or {},
+        "msgen_version": __version__,
+    }
+
+
+def upstream_urls(
+    workspace: WorkspaceFile, names: tuple[str, ...], *, discovery: Discovery
+) -> dict[str, str]:
+    """Default base URL of each upstream: the workspace port on 127.0.0.1, or its DNS name.
+
+    Consul discovery falls back to the static address when Consul cannot be asked.
+    """
+    services = workspace.model.services
+    urls: dict[str, str] = {}
+    for name in names:
+        entry = services.get(name)
+        if entry is None:
+            known = ", ".join(sorted(services)) or "none yet"
+            raise UnknownServiceError(
+                f"--upstream {name!r} is not a service of this workspace (known: {known})",
+                hint="create it first with 'msgen new service', or fix the name",
+            )
+        host = name if discovery == "dns" else "127.0.0.1"
+        urls[name] = f"http://{host}:{entry.port}"
+    return urls
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Placement:
+    """Where a new service (or gateway) goes: its port and directory."""
+
+    port: int
+    target: Path
+
+
+def place(
+    workspace: WorkspaceFile,
+    name: str,
+    *,
+    cwd: Path,
+    port: int | None,
+    output: Path | None,
+    force: bool,
+    preferred_port: int | None = None,
+) -> Placement:
+    """Refuse a duplicate name (unless ``force``), choose the port, check the directory.
+
+    Without an explicit ``port``: the entry's old port when re-rendering, else
+    ``preferred_port`` when it is free, else the next free port.
+    """
+    services = workspace.model.services
+    existing = services.get(name)
+    if existing is not None and not force:
+        raise DuplicateServiceError(
+            f"the workspace already has a service named {name!r}",
+            hint="choose another name, or pass --force to render it again",
+        )
+    used = workspace.model.used_ports() - ({existing.port} if existing else set())
+    if port is not None:
+        chosen = check_port(port, used)
+    elif existing is not None:
+        chosen = existing.port
+    elif preferred_port is not None and preferred_port not in used:
+        chosen = preferred_port
+    else:
+        chosen = next_free_port(used)
+    target = ((cwd / output) if output else workspace.root / name).absolute()
+    for other in services:
+        if other != name and workspace.service_dir(other) == target.resolve():
+            raise TargetExistsError(f"{target} already holds the service {other!r}")
+    return Placement(port=chosen, target=target)
+
+
+def record(
+    workspace: WorkspaceFile, name: str, entry: ServiceEntry, *, result: RenderResult
+) -> None:
+    """Save the entry; remove a fresh render again if the workspace cannot be saved."""
+    workspace.model.services[name] = entry
+    try:
+        workspace.save()
+    except BaseException:
+        if result.created:
+            remove_tree(result.target)
+        raise
 
 
 def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
     """Render a new service and record it in the workspace (created when there is none)."""
     names = derive_names(options.name, resource=options.resource)
     workspace, created = workspace_for(cwd)
-    services = workspace.model.services
-    existing = services.get(names.service)
-    if existing is not None and not options.force:
-        raise DuplicateServiceError(
-            f"the workspace already has a service named {names.service!r}",
-            hint="choose another name, or pass --force to render it again",
-        )
-    used = workspace.model.used_ports() - ({existing.port} if existing else set())
-    if options.port is not None:
-        port = check_port(options.port, used)
-    else:
-        port = existing.port if existing else next_free_port(used)
-    target = (cwd / options.output) if options.output else workspace.root / names.service
-    target = target.absolute()
-    for other in services:
-        if other != names.service and workspace.service_dir(other) == target.resolve():
-            raise TargetExistsError(f"{target} already holds the service {other!r}")
+    placement = place(
+        workspace,
+        names.service,
+        cwd=cwd,
+        port=options.port,
+        output=options.output,
+        force=options.force,
+    )
+    upstreams = upstream_urls(workspace, options.upstreams, discovery=options.discovery)
     result = render_template(
         "service",
-        data=template_data(names, port=port, db=options.db),
-        target=target,
+        data=template_data(
+            names,
+            port=placement.port,
+            db=options.db,
+            discovery=options.discovery,
+            upstreams=upstreams,
+        ),
+        target=placement.target,
         force=options.force,
         dry_run=options.dry_run,
     )
     if not options.dry_run:
-        services[names.service] = ServiceEntry(
+        entry = ServiceEntry(
             kind="service",
-            path=workspace.relative_path(target),
-            port=port,
+            path=workspace.relative_path(placement.target),
+            port=placement.port,
             db=options.db,
             resource=names.resource_class,
             template_version=__version__,
+            discovery=options.discovery,
+            upstreams=list(upstreams),
         )
-        try:
-            workspace.save()
-        except BaseException:
-            if result.created:
-                remove_tree(target)
-            raise
+        record(workspace, names.service, entry, result=result)
     return NewServiceResult(
         names=names,
-        port=port,
-        target=target,
+        port=placement.port,
+        target=placement.target,
         files=result.files,
         workspace=workspace.path,
         workspace_created=created,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,6 +26,7 @@ from pydantic import (
 
 from msgen.errors import (
     InvalidNameError,
+    UnknownServiceError,
     WorkspaceError,
     WorkspaceExistsError,
     WorkspaceInvalidError,
@@ -162,6 +164,16 @@ class Workspace(BaseModel):
     @classmethod
     def _services_mapping(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    def require(self, names: Iterable[str]) -> None:
+        """Raise UnknownServiceError for the first name that is not a service here."""
+        for name in names:
+            if name not in self.services:
+                known = ", ".join(sorted(self.services)) or "none yet"
+                raise UnknownServiceError(
+                    f"unknown service {name!r} (the workspace has: {known})",
+                    hint="check the name with 'msgen list'",
+                )
 
     def used_ports(self) -> set[int]:
         """Ports taken by the services already in the workspace."""

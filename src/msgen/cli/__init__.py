@@ -12,6 +12,7 @@ import typer
 
 from msgen.__about__ import __version__
 from msgen.cli import compose as _compose
+from msgen.cli import consul as _consul
 from msgen.cli import dev as _dev
 from msgen.cli import graph as _graph
 from msgen.cli import init as _init
@@ -64,6 +65,9 @@ app.add_typer(_dev.app, name="dev")
 app.add_typer(_compose.app, name="compose")
 app.add_typer(_k8s.app, name="k8s")
 app.add_typer(_mesh.app, name="mesh")
+app.command("register")(_consul.register)
+app.command("deregister")(_consul.deregister)
+app.command("services")(_consul.services)
 
 
 def main() -> None:

@@ -192,3 +192,40 @@ def test_failed_workspace_save_removes_the_render(
     assert "No space left on device" in result.stderr
     assert not (in_tmp / "billing").exists()
     assert (in_tmp / "msgen.yaml").read_text() == before
+
+
+def test_upstreams_are_recorded_and_get_url_settings(in_tmp: Path) -> None:
+    assert new("orders").exit_code == 0
+    assert new("order-items", "--db", "none").exit_code == 0
+    result = new("billing", "--upstream", "orders", "--upstream", "order-items")
+    assert result.exit_code == 0, result.output
+    entry = load_workspace(in_tmp / "msgen.yaml").model.services["billing"]
+    assert (entry.discovery, entry.upstreams) == ("static", ["orders", "order-items"])
+    settings = (in_tmp / "billing" / "src" / "billing" / "resilience.py").read_text()
+    assert 'upstream_orders_url: str = "http://127.0.0.1:8001"' in settings
+    assert 'upstream_order_items_url: str = "http://127.0.0.1:8002"' in settings
+    assert 'discovery: Discovery = "static"' in settings
+
+
+def test_dns_discovery_uses_service_names(in_tmp: Path) -> None:
+    assert new("orders").exit_code == 0
+    result = new("billing", "--discovery", "dns", "--upstream", "orders")
+    assert result.exit_code == 0, result.output
+    settings = (in_tmp / "billing" / "src" / "billing" / "resilience.py").read_text()
+    assert 'upstream_orders_url: str = "http://orders:8001"' in settings
+    assert load_workspace(in_tmp / "msgen.yaml").model.services["billing"].discovery == "dns"
+
+
+def test_unknown_upstream_is_refused_and_nothing_is_written(in_tmp: Path) -> None:
+    assert new("orders").exit_code == 0
+    before = snapshot_dir(in_tmp)
+    result = new("billing", "--upstream", "payments")
+    assert result.exit_code == 2
+    assert "--upstream 'payments' is not a service of this workspace (known: orders)" in (
+        result.stderr
+    )
+    assert snapshot_dir(in_tmp) == before
+
+
+def test_unknown_discovery_is_a_usage_error(in_tmp: Path) -> None:
+    assert new("billing", "--discovery", "eureka").exit_code == 2

@@ -65,7 +65,7 @@ def _workspace_targets(names: list[str]) -> list[Target]:
     from msgen.health import workspace_targets
     from msgen.workspace import open_workspace
 
-    return workspace_targets(open_workspace(Path.cwd()).model.services, names)
+    return workspace_targets(open_workspace(Path.cwd()).model, names)
 
 
 def _watch(

@@ -12,6 +12,7 @@ from msgen.cli._ui import boundary, console, escape
 
 DbChoice = Literal["sqlite", "postgres", "none"]
 DB_CHOICES: tuple[DbChoice, ...] = ("sqlite", "postgres", "none")
+DiscoveryChoice = Literal["static", "consul", "dns"]
 
 
 def _interactive(defaults: bool) -> bool:
@@ -40,6 +41,22 @@ def new_service(
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Directory to render into (default: ./NAME)."),
+    ] = None,
+    discovery: Annotated[
+        DiscoveryChoice,
+        typer.Option(
+            help="How it finds the services it calls: static addresses from settings (zero "
+            "setup), consul (registers itself, resolves passing instances) or dns (service "
+            "names, as Kubernetes/Istio provide)."
+        ),
+    ] = "static",
+    upstream: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--upstream",
+            help="A workspace service this one calls (repeatable); gets a client, a circuit "
+            "breaker and an UPSTREAM_<NAME>_URL setting.",
+        ),
     ] = None,
     force: Annotated[
         bool,
@@ -75,10 +92,12 @@ def new_service(
         output=output,
         force=force,
         dry_run=dry_run,
+        discovery=discovery,
+        upstreams=tuple(dict.fromkeys(upstream or ())),
     )
     result = run(options, cwd=Path.cwd())
     if result.dry_run:
-        _print_tree(result.target, result.files)
+        print_tree(result.target, result.files)
         console().print(f"[dim]dry run: {len(result.files)} files, nothing written[/]")
         return
     if result.workspace_created:
@@ -90,13 +109,13 @@ def new_service(
         soft_wrap=True,
     )
     console().print(
-        f"Next:\n  cd {escape(str(result.target))}\n  pip install -e '.[test]' && pytest\n"
+        f"Next:\n  cd {escape(str(result.target))}\n  pip install -e '.\\[test]' && pytest\n"
         f"  uvicorn {result.names.package}.main:app --port {result.port}",
         soft_wrap=True,
     )
 
 
-def _print_tree(target: Path, files: tuple[str, ...]) -> None:
+def print_tree(target: Path, files: tuple[str, ...]) -> None:
     from rich.tree import Tree
 
     tree = Tree(f"[bold]{escape(str(target))}[/]")

@@ -1,0 +1,63 @@
+"""``msgen new gateway [NAME]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from msgen.cli._ui import boundary, console, escape
+from msgen.cli.new.service import DiscoveryChoice, print_tree
+
+
+@boundary
+def new_gateway(
+    name: Annotated[str, typer.Argument(help="Gateway name, a DNS label.")] = "gateway",
+    port: Annotated[
+        int | None,
+        typer.Option(help="HTTP port (default: 8000 when free, else the next free port)."),
+    ] = None,
+    discovery: Annotated[
+        DiscoveryChoice,
+        typer.Option(
+            help="How it finds the services: static addresses from settings, consul, or dns."
+        ),
+    ] = "static",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Directory to render into (default: ./NAME)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Render over an existing gateway or directory.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the files that would be written; write none.")
+    ] = False,
+) -> None:
+    """Render an API gateway in front of every service of the workspace."""
+    from msgen.gateway import NewGatewayOptions
+    from msgen.gateway import new_gateway as run
+
+    options = NewGatewayOptions(
+        name=name, port=port, discovery=discovery, output=output, force=force, dry_run=dry_run
+    )
+    result = run(options, cwd=Path.cwd())
+    if result.dry_run:
+        print_tree(result.target, result.files)
+        console().print(f"[dim]dry run: {len(result.files)} files, nothing written[/]")
+        return
+    if result.workspace_created:
+        console().print(f"Created workspace {escape(str(result.workspace))}", soft_wrap=True)
+    routes = ", ".join(f"/{svc}/..." for svc in result.upstreams) or "none yet"
+    console().print(
+        f"[green]Created gateway[/] [bold]{escape(result.name)}[/] in "
+        f"{escape(str(result.target))} (port {result.port}; routes {escape(routes)})",
+        soft_wrap=True,
+    )
+    package = result.name.replace("-", "_")
+    console().print(
+        f"Next:\n  cd {escape(str(result.target))}\n  pip install -e '.\\[test]' && pytest\n"
+        f"  uvicorn {package}.main:app --port {result.port}",
+        soft_wrap=True,
+    )

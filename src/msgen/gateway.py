@@ -1,0 +1,104 @@
+"""``msgen new gateway``: render the API gateway in front of the workspace's services.
+
+The gateway knows the services of the workspace at render time (recorded as its
+``upstreams``); their addresses come from settings (``UPSTREAM_<NAME>_URL``, defaulting to
+the workspace ports on 127.0.0.1, or to DNS names), or from Consul.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from msgen.__about__ import __version__
+from msgen.naming import validate_service_name
+from msgen.render import render_template
+from msgen.scaffold import place, record, upstream_urls, workspace_for
+from msgen.workspace import Discovery, ServiceEntry
+
+__all__ = ["GATEWAY_PORT", "NewGatewayOptions", "NewGatewayResult", "new_gateway"]
+
+GATEWAY_PORT = 8000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewGatewayOptions:
+    """Everything ``msgen new gateway`` can be asked for."""
+
+    name: str = "gateway"
+    port: int | None = None
+    discovery: Discovery = "static"
+    output: Path | None = None
+    force: bool = False
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewGatewayResult:
+    """What ``new_gateway`` did (or, for a dry run, would do)."""
+
+    name: str
+    port: int
+    target: Path
+    upstreams: dict[str, str]
+    files: tuple[str, ...]
+    workspace: Path
+    workspace_created: bool
+    dry_run: bool
+
+
+def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
+    """Render a gateway for every service of the workspace and record it."""
+    name = validate_service_name(options.name)
+    workspace, created = workspace_for(cwd)
+    placement = place(
+        workspace,
+        name,
+        cwd=cwd,
+        port=options.port,
+        output=options.output,
+        force=options.force,
+        preferred_port=GATEWAY_PORT,
+    )
+    services = tuple(
+        other
+        for other, entry in workspace.model.services.items()
+        if entry.kind == "service" and other != name
+    )
+    upstreams = upstream_urls(workspace, services, discovery=options.discovery)
+    data = {
+        "service_name": name,
+        "package_name": name.replace("-", "_"),
+        "port": placement.port,
+        "discovery": options.discovery,
+        "upstreams": upstreams,
+        "msgen_version": __version__,
+    }
+    result = render_template(
+        "gateway",
+        data=data,
+        target=placement.target,
+        force=options.force,
+        dry_run=options.dry_run,
+    )
+    if not options.dry_run:
+        entry = ServiceEntry(
+            kind="gateway",
+            path=workspace.relative_path(placement.target),
+            port=placement.port,
+            db="none",
+            template_version=__version__,
+            discovery=options.discovery,
+            upstreams=list(upstreams),
+        )
+        record(workspace, name, entry, result=result)
+    return NewGatewayResult(
+        name=name,
+        port=placement.port,
+        target=placement.target,
+        upstreams=upstreams,
+        files=result.files,
+        workspace=workspace.path,
+        workspace_created=created,
+        dry_run=options.dry_run,
+    )

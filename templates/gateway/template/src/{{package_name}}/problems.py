@@ -1,0 +1,94 @@
+"""RFC 9457 problem details (``application/problem+json``) for every error response."""
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """Problem details object (RFC 9457)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+
+
+class ValidationProblem(Problem):
+    """422 problem: ``errors`` lists each invalid input's location, message and type."""
+
+    errors: list[dict[str, Any]]
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_CONTENT_TYPE
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> ProblemResponse:
+    """Build a problem response; ``type`` is ``about:blank``, so ``title`` is the status phrase."""
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extensions,
+    }
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries: problem documents for ``statuses``."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        model = ValidationProblem if status == 422 else Problem
+        responses[status] = {
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": model.model_json_schema()}},
+        }
+    return responses
+
+
+async def http_exception_handler(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    return problem_response(request, exc.status_code, detail, headers=exc.headers)
+
+
+async def validation_exception_handler(
+    request: Request, exc: RequestValidationError
+) -> ProblemResponse:
+    # Only location, message and type: echoing the input back could leak data into logs.
+    errors = [
+        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+        for error in exc.errors()
+    ]
+    return problem_response(request, 422, "The request is invalid; see errors.", errors=errors)
+
+
+async def unhandled_exception_handler(request: Request, exc: Exception) -> ProblemResponse:
+    # Starlette re-raises the exception after this response is sent, so the server logs it.
+    return problem_response(request, 500, "An unexpected error occurred.")
+
+
+def register_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, http_exception_handler)
+    app.add_exception_handler(RequestValidationError, validation_exception_handler)
+    app.add_exception_handler(Exception, unhandled_exception_handler)
