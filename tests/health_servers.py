@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 whose base paths behave like healthy and broken services.
 
-``/healthy``, ``/sick`` (ready answers 503 naming the database), ``/degraded`` (ready 200 but
-body says fail), ``/hang`` (never answers until the server stops), ``/garbage`` (non-JSON).
+``/`` and ``/healthy``, ``/sick`` (ready answers 503 naming the database), ``/degraded``
+(ready 200 but body says fail), ``/hang`` (never answers until the server stops),
+``/garbage`` (non-JSON).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class _Handler(BaseHTTPRequestHandler):
         if base == "garbage":
             self._send(200, b"<html>not json</html>", "text/html")
             return
+        if base == "":  # a bare host:port (as Consul hands out) is healthy
+            base = "healthy"
         if probe == "live" and base in {"healthy", "sick", "degraded"}:
             self._send(200, json.dumps({"status": "pass"}).encode())
         elif probe == "ready" and base == "healthy":

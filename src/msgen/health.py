@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from msgen.errors import UsageError
+from msgen.errors import UnknownServiceError, UsageError
 
 if TYPE_CHECKING:
     import httpx
 
+    from msgen.consul import Instance
     from msgen.workspace import Workspace
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Target",
     "TargetHealth",
     "check_health",
+    "consul_targets",
     "parse_target_url",
     "sort_key",
     "workspace_targets",
@@ -311,4 +313,24 @@ def workspace_targets(
             base_url=f"http://{host}:{services[name].port}",
         )
         for name in names or list(services)
+    ]
+
+
+def consul_targets(instances: Sequence[Instance], names: Sequence[str]) -> list[Target]:
+    """Every instance Consul knows of the named services (all when none are named)."""
+    known = {instance.service for instance in instances}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise UnknownServiceError(
+            f"Consul knows no instance of {unknown[0]!r}",
+            hint=f"it has: {', '.join(sorted(known)) or 'no services'}",
+        )
+    return [
+        Target(
+            service=instance.service,
+            instance=instance.id,
+            base_url=f"http://{instance.address}:{instance.port}",
+        )
+        for instance in instances
+        if not names or instance.service in names
     ]

@@ -82,3 +82,35 @@ def test_bad_arguments_exit_2(in_tmp: Path, args: list[str]) -> None:
     result = runner.invoke(app, ["check", "health", *args])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_consul_instances_are_checked(in_tmp: Path) -> None:
+    from tests.consul_double import ConsulDouble
+    from tests.servicekit import free_port
+
+    with health_server() as base, ConsulDouble(token="secret") as consul:
+        port = int(base.rsplit(":", 1)[1])
+        for service_id, service, p in [
+            ("orders-1", "orders", port),
+            ("orders-2", "orders", free_port()),
+            ("billing-1", "billing", port),
+        ]:
+            consul.register({"ID": service_id, "Name": service, "Address": "127.0.0.1", "Port": p})
+        env = {"CONSUL_HTTP_ADDR": consul.address, "CONSUL_HTTP_TOKEN": "secret", "COLUMNS": "200"}
+        everything = runner.invoke(app, ["check", "health", "--consul", "--json"], env=env)
+        only_billing = runner.invoke(app, ["check", "health", "--consul", "billing"], env=env)
+        unknown = runner.invoke(app, ["check", "health", "--consul", "payments"], env=env)
+        no_token = runner.invoke(
+            app, ["check", "health", "--consul"], env={"CONSUL_HTTP_ADDR": consul.address}
+        )
+    assert everything.exit_code == 1, everything.output
+    rows = {row["instance"]: row for row in json.loads(everything.stdout)}
+    assert set(rows) == {"orders-1", "orders-2", "billing-1"}
+    assert rows["orders-1"]["state"] == "healthy"
+    assert rows["orders-2"]["live"]["status"] == "connection refused"
+    assert only_billing.exit_code == 0, only_billing.output
+    assert "billing-1" in only_billing.stdout and "orders" not in only_billing.stdout
+    assert unknown.exit_code == 2
+    assert "Consul knows no instance of 'payments'" in unknown.stderr
+    assert no_token.exit_code == 1
+    assert "refused" in no_token.stderr

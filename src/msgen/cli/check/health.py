@@ -26,6 +26,28 @@ def check_health(
         list[str] | None,
         typer.Option("--url", help="Base URL of a service to check (repeatable)."),
     ] = None,
+    consul: Annotated[
+        bool,
+        typer.Option("--consul", help="Check every instance Consul knows (of SERVICE...)."),
+    ] = False,
+    consul_addr: Annotated[
+        str | None,
+        typer.Option(
+            "--consul-addr",
+            envvar="CONSUL_HTTP_ADDR",
+            show_envvar=False,
+            help="Consul agent for --consul.  [env: CONSUL_HTTP_ADDR; default: 127.0.0.1:8500]",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="CONSUL_HTTP_TOKEN",
+            show_envvar=False,
+            help="Consul ACL token.  [env: CONSUL_HTTP_TOKEN]",
+        ),
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds each probe may take.")] = 2.0,
     retries: Annotated[int, typer.Option(help="Extra attempts for a failing probe.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
@@ -39,7 +61,13 @@ def check_health(
     from msgen.health import parse_target_url
 
     targets = [parse_target_url(u) for u in url or []]
-    if services or not targets:
+    if consul:
+        from msgen.consul import ConsulClient
+        from msgen.health import consul_targets
+
+        instances = ConsulClient(address=consul_addr, token=token).instances()
+        targets = [*consul_targets(instances, services or []), *targets]
+    elif services or not targets:
         targets = [*_workspace_targets(services or []), *targets]
     if watch is not None and watch <= 0:
         from msgen.errors import UsageError
