@@ -118,6 +118,18 @@ def test_compose_wires_each_service_to_what_it_uses(workspace: Workspace) -> Non
     assert set(services["gateway"]["depends_on"]) == {"orders", "billing"}
 
 
+def test_services_find_their_upstreams_by_dns_name(workspace: Workspace) -> None:
+    services = compose_document(workspace)["services"]
+    assert services["gateway"]["environment"]["UPSTREAM_ORDERS_URL"] == "http://orders:8001"
+    assert services["gateway"]["environment"]["UPSTREAM_BILLING_URL"] == "http://billing:8002"
+    assert services["billing"]["environment"]["UPSTREAM_ORDERS_URL"] == "http://orders:8001"
+    assert not any(k.startswith("UPSTREAM_") for k in services["orders"]["environment"])
+    configmaps = {
+        o["metadata"]["name"]: o for o in objects(k8s_files(workspace)) if o["kind"] == "ConfigMap"
+    }
+    assert configmaps["gateway-config"]["data"]["UPSTREAM_BILLING_URL"] == "http://billing:8002"
+
+
 def test_infrastructure_follows_needs_and_flags(workspace: Workspace) -> None:
     assert set(compose_document(workspace)["services"]) >= {"rabbitmq", "consul", "jaeger"}
     lean = compose_document(workspace, exclude=["consul", "jaeger", "grafana", "prometheus"])

@@ -11,7 +11,10 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from msgen.workspace import Workspace
 
 __all__ = [
     "GeneratedFile",
@@ -97,3 +100,19 @@ def json_file(path: str, document: dict[str, Any], *, regenerate: str) -> Genera
         **document,
     }
     return GeneratedFile(path=path, text=_seal(json.dumps(marked, indent=2) + "\n"))
+
+
+def upstream_env(workspace: Workspace, name: str) -> dict[str, str]:
+    """``UPSTREAM_<NAME>_URL`` for each service ``name`` calls, at its DNS name and port.
+
+    Compose and Kubernetes both resolve a service by its name, so the generated services'
+    static/DNS discovery finds each other without a registry.
+    """
+    services = workspace.services
+    return {
+        f"UPSTREAM_{upstream.replace('-', '_').upper()}_URL": (
+            f"http://{upstream}:{services[upstream].port}"
+        )
+        for upstream in sorted(set(services[name].upstreams))
+        if upstream in services and upstream != name
+    }

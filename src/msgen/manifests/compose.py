@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from msgen.errors import UsageError
 from msgen.manifests import monitoring
-from msgen.manifests.common import GeneratedFile, text_file, yaml_file
+from msgen.manifests.common import GeneratedFile, text_file, upstream_env, yaml_file
 from msgen.manifests.compose_model import Build, ComposeFile, ComposeService, Healthcheck
 from msgen.workspace import ServiceEntry, Workspace
 
@@ -205,6 +205,7 @@ def _service_container(
     prefix = env_prefix(name)
     package = name.replace("-", "_")
     env = {"PORT": str(svc.port), "HOST": "0.0.0.0", "SERVICE_NAME": name}
+    env.update(upstream_env(workspace, name))
     depends: list[str] = []
     volumes: list[str] = []
     new_volumes: list[str] = []

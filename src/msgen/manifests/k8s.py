@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from msgen.manifests.common import GeneratedFile, yaml_file
+from msgen.manifests.common import GeneratedFile, upstream_env, yaml_file
 from msgen.workspace import ServiceEntry, Workspace
 
 __all__ = [
@@ -175,6 +175,7 @@ def service_resources(workspace: Workspace, name: str) -> dict[str, Resource]:
     labels = _labels(workspace, name)
     config = {"PORT": str(svc.port), "HOST": "0.0.0.0", "SERVICE_NAME": name}
     config["LOG_LEVEL"] = "INFO"
+    config.update(upstream_env(workspace, name))
     if "tracing" in svc.features:
         config["OTEL_SERVICE_NAME"] = name
     resources: dict[str, Resource] = {
