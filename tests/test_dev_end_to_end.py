@@ -94,34 +94,51 @@ def test_detached_system_health_kill_and_down(tmp_path: Path) -> None:
     assert msgen("dev", "ps", "--json", cwd=root).stdout.strip() == "[]"
 
 
-def test_foreground_prefixes_output_and_sigterm_stops_children(tmp_path: Path) -> None:
+def test_foreground_restarts_a_dead_child_and_sigterm_stops_all(tmp_path: Path) -> None:
+    from tests.waiting import wait_for
+
     root = tmp_path / "shop"
     port = free_port()
     render(root, "orders", port=port)
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
     proc = subprocess.Popen(
-        [MSGEN, "dev", "up"],
+        [MSGEN, "dev", "up", "--restart"],
         cwd=root,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+    def children() -> list[str]:
+        pattern = f"orders.main:app --host 127.0.0.1 --port {port}"
+        found = subprocess.run(
+            ["pgrep", "-f", pattern], capture_output=True, text=True, check=False
+        )
+        return found.stdout.split()
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200
+        except httpx.TransportError:
+            return False
+
     lines: list[str] = []
+    seen: set[str] = set()
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
             lines.append(line)
             if "Ctrl-C stops every service" in line:
                 break
-        assert httpx.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200
-        children = subprocess.run(
-            ["pgrep", "-f", f"orders.main:app --host 127.0.0.1 --port {port}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
-        assert children
+        assert ready()
+        first = children()
+        assert first
+        seen.update(first)
+        os.kill(int(first[0]), signal.SIGKILL)
+        wait_for(lambda: children() and children() != first, timeout=30, what="a restart")
+        wait_for(ready, timeout=30, what="the restarted service")
+        seen.update(children())
         proc.send_signal(signal.SIGTERM)
         rest, _ = proc.communicate(timeout=30)
         lines.append(rest)
@@ -131,5 +148,8 @@ def test_foreground_prefixes_output_and_sigterm_stops_children(tmp_path: Path) -
     output = "".join(lines)
     assert proc.returncode == 0, output
     assert any(line.startswith("orders | ") for line in output.splitlines())
+    assert "orders exited with code" in output
+    assert "restarting orders" in output
     assert "stopping" in output
-    assert not any(alive(int(pid)) for pid in children)
+    assert len(seen) >= 2
+    assert not any(alive(int(pid)) for pid in seen)
