@@ -35,7 +35,14 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run a command; on failure, fail with its whole output."""
     full_env = {**os.environ, **(env or {})}
-    for key in ("VIRTUAL_ENV", "PYTHONPATH", "TEST_DATABASE_URL", "DATABASE_URL"):
+    for key in (
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+        "TEST_DATABASE_URL",
+        "DATABASE_URL",
+        "TEST_BROKER_URL",
+        "BROKER_URL",
+    ):
         if env is None or key not in env:
             full_env.pop(key, None)
     proc = subprocess.run(
@@ -68,8 +75,15 @@ def install(service: Path, *, editable: bool = True) -> Path:
     return python
 
 
-def run_own_tests(service: Path, python: Path, *, database_url: str | None = None) -> str:
+BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def run_own_tests(
+    service: Path, python: Path, *, database_url: str | None = None, broker_url: str | None = None
+) -> str:
     env = {"TEST_DATABASE_URL": database_url} if database_url else {}
+    if broker_url:
+        env["TEST_BROKER_URL"] = broker_url
     proc = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=service, env=env)
     return proc.stdout
 

@@ -11,9 +11,11 @@ from pathlib import Path
 
 from msgen.__about__ import __version__
 from msgen.errors import DuplicateServiceError, TargetExistsError
+from msgen.messaging import check_broker, published_events, validate_event_names
 from msgen.naming import ServiceNames, check_port, derive_names, next_free_port
 from msgen.render import remove_tree, render_template
 from msgen.workspace import (
+    Broker,
     Db,
     ServiceEntry,
     WorkspaceFile,
@@ -34,6 +36,9 @@ class NewServiceOptions:
     db: Db = "sqlite"
     port: int | None = None
     resource: str | None = None
+    broker: Broker | None = None
+    """None: rabbitmq when the service has a database, else none."""
+    consumes: tuple[str, ...] = ()
     output: Path | None = None
     force: bool = False
     dry_run: bool = False
@@ -45,6 +50,7 @@ class NewServiceResult:
 
     names: ServiceNames
     port: int
+    broker: Broker
     target: Path
     files: tuple[str, ...]
     workspace: Path
@@ -60,14 +66,32 @@ def workspace_for(cwd: Path) -> tuple[WorkspaceFile, bool]:
     return create_workspace(cwd, name=default_system_name(cwd)), True
 
 
-def template_data(names: ServiceNames, *, port: int, db: Db) -> dict[str, object]:
+def template_data(
+    names: ServiceNames,
+    *,
+    port: int,
+    db: Db,
+    broker: Broker = "none",
+    consumes: tuple[str, ...] | list[str] = (),
+    system_name: str = "system",
+) -> dict[str, object]:
     """The copier answers for the service template."""
-    return {**names.as_data(), "port": port, "db": db, "msgen_version": __version__}
+    return {
+        **names.as_data(),
+        "port": port,
+        "db": db,
+        "broker": broker,
+        "consumes": list(consumes),
+        "system_name": system_name,
+        "msgen_version": __version__,
+    }
 
 
 def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
     """Render a new service and record it in the workspace (created when there is none)."""
     names = derive_names(options.name, resource=options.resource)
+    consumes = validate_event_names(options.consumes, consumer=names.service)
+    broker = check_broker(broker=options.broker, db=options.db, consumes=consumes)
     workspace, created = workspace_for(cwd)
     services = workspace.model.services
     existing = services.get(names.service)
@@ -88,7 +112,14 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             raise TargetExistsError(f"{target} already holds the service {other!r}")
     result = render_template(
         "service",
-        data=template_data(names, port=port, db=options.db),
+        data=template_data(
+            names,
+            port=port,
+            db=options.db,
+            broker=broker,
+            consumes=consumes,
+            system_name=workspace.model.name,
+        ),
         target=target,
         force=options.force,
         dry_run=options.dry_run,
@@ -101,6 +132,9 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             db=options.db,
             resource=names.resource_class,
             template_version=__version__,
+            broker=broker,
+            publishes=published_events(names) if broker != "none" else [],
+            consumes=consumes,
         )
         try:
             workspace.save()
@@ -111,6 +145,7 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
     return NewServiceResult(
         names=names,
         port=port,
+        broker=broker,
         target=target,
         files=result.files,
         workspace=workspace.path,

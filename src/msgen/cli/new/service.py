@@ -12,6 +12,7 @@ from msgen.cli._ui import boundary, console, escape
 
 DbChoice = Literal["sqlite", "postgres", "none"]
 DB_CHOICES: tuple[DbChoice, ...] = ("sqlite", "postgres", "none")
+BrokerChoice = Literal["rabbitmq", "none"]
 
 
 def _interactive(defaults: bool) -> bool:
@@ -36,6 +37,23 @@ def new_service(
     resource: Annotated[
         str | None,
         typer.Option(help="The CRUD entity (default: from the name, orders -> Order)."),
+    ] = None,
+    broker: Annotated[
+        BrokerChoice | None,
+        typer.Option(
+            help="Message broker for domain events (transactional outbox, consumers): "
+            "rabbitmq or none.  [default: rabbitmq; none with --db none]",
+            show_default=False,
+        ),
+    ] = None,
+    consumes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--consumes",
+            metavar="EVENT",
+            help="An event to consume, <service>.<event> (e.g. orders.order_created); repeatable.",
+            show_default=False,
+        ),
     ] = None,
     output: Annotated[
         Path | None,
@@ -72,6 +90,8 @@ def new_service(
         db=db or "sqlite",
         port=port,
         resource=resource,
+        broker=broker,
+        consumes=tuple(consumes or ()),
         output=output,
         force=force,
         dry_run=dry_run,
@@ -86,6 +106,7 @@ def new_service(
     console().print(
         f"[green]Created service[/] [bold]{result.names.service}[/] in "
         f"{escape(str(result.target))} (port {result.port}, db {options.db}, "
+        f"broker {result.broker}, "
         f"resource {result.names.resource_class} at /{result.names.resource_path})",
         soft_wrap=True,
     )

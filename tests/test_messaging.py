@@ -1,0 +1,357 @@
+"""Two generated services on the real RabbitMQ and PostgreSQL: nothing lost, nothing twice.
+
+``orders`` publishes its events through the transactional outbox; ``billing`` consumes
+``orders.order_created``. Each test gets its own databases and its own exchange and queue
+names (a per-run prefix) and deletes them afterwards. The fault tests print their figures.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests import brokerkit
+from tests.conftest import require_service
+from tests.servicekit import (
+    BROKER_URL,
+    free_port,
+    install,
+    render,
+    run,
+    throwaway_database,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.services]
+
+EVENT = "orders.order_created"
+
+
+@dataclass
+class Shop:
+    root: Path
+    orders: Path
+    billing: Path
+    orders_python: Path
+    billing_python: Path
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    require_service("RabbitMQ", "127.0.0.1", 5672)
+    root = tmp_path_factory.mktemp("shop")
+    orders = render(root, "orders", db="postgres")
+    billing = render(root, "billing", db="postgres", consumes=(EVENT,))
+    return Shop(root, orders, billing, install(orders), install(billing))
+
+
+class Server:
+    """A generated service under uvicorn, which a test can stop, kill and start again."""
+
+    def __init__(self, service: Path, python: Path, package: str, env: dict[str, str]) -> None:
+        self.service, self.python, self.package, self.env = service, python, package, env
+        self.log = service.parent / f"{package}-{uuid.uuid4().hex[:6]}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.base = ""
+
+    def start(self) -> None:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+        env.update({"LOG_LEVEL": "WARNING", **self.env})
+        command = [str(self.python), "-m", "uvicorn", f"{self.package}.main:app"]
+        command += ["--port", str(port), "--no-access-log"]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                command, cwd=self.service, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.package} exited:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.base}/health/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"{self.package} not ready within 60 s"
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+
+@dataclass
+class Run:
+    """One test's world: both services, their databases, their broker names."""
+
+    name: str
+    orders: Server
+    billing: Server
+    orders_db: str
+    billing_db: str
+    shop: Shop
+
+    @property
+    def queue(self) -> str:
+        return f"{self.name}.billing"
+
+    def sql(self, database_url: str, query: str) -> list[str]:
+        """The first row of ``query``, as strings."""
+        code = (
+            "import asyncio, sys, asyncpg\n"
+            "async def main():\n"
+            "    conn = await asyncpg.connect(sys.argv[1])\n"
+            "    try:\n"
+            "        row = await conn.fetchrow(sys.argv[2])\n"
+            "    finally:\n"
+            "        await conn.close()\n"
+            "    print('\\t'.join(str(v) for v in row))\n"
+            "asyncio.run(main())\n"
+        )
+        url = database_url.replace("postgresql+asyncpg://", "postgresql://")
+        python = self.shop.orders_python
+        return run([str(python), "-c", code, url, query], cwd=python.parent).stdout.split("\t")
+
+    def applied(self) -> tuple[int, int]:
+        """Billing's effects: rows, distinct orders."""
+        row = self.sql(
+            self.billing_db, "SELECT count(*), count(DISTINCT aggregate_id) FROM received_events"
+        )
+        return int(row[0]), int(row[1])
+
+    def pending(self) -> int:
+        return int(self.sql(self.orders_db, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0])
+
+    def wait_for_consumer(self) -> None:
+        wait_until(lambda: brokerkit.consumer_count(self.shop.billing_python, self.queue) > 0)
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 180, step: float = 0.2) -> float:
+    """Seconds until ``condition`` held; fails after ``seconds``."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, f"not true within {seconds} s"
+        time.sleep(step)
+    return time.monotonic() - started
+
+
+@pytest.fixture
+def world(shop: Shop) -> Iterator[Run]:
+    name = f"msgen-test-{uuid.uuid4().hex[:10]}"
+    with ExitStack() as stack:
+        orders_db = stack.enter_context(throwaway_database(shop.orders_python))
+        billing_db = stack.enter_context(throwaway_database(shop.orders_python))
+        common = {"BROKER_EXCHANGE": f"{name}.events"}
+        orders = Server(
+            shop.orders,
+            shop.orders_python,
+            "orders",
+            {**common, "DATABASE_URL": orders_db, "BROKER_URL": f"{BROKER_URL}?name={name}-orders"},
+        )
+        billing = Server(
+            shop.billing,
+            shop.billing_python,
+            "billing",
+            {
+                **common,
+                "DATABASE_URL": billing_db,
+                "BROKER_URL": f"{BROKER_URL}?name={name}-billing",
+                "BROKER_QUEUE": f"{name}.billing",
+                "CONSUMER_MAX_ATTEMPTS": "3",
+                "CONSUMER_RETRY_DELAY": "0.1",
+            },
+        )
+        world = Run(name, orders, billing, orders_db, billing_db, shop)
+        try:
+            yield world
+        finally:
+            orders.stop()
+            billing.stop()
+            brokerkit.delete(
+                shop.billing_python,
+                queues=[world.queue, f"{world.queue}.dlq"],
+                exchanges=[f"{name}.events", f"{world.queue}.dlx"],
+            )
+
+
+def create_orders(base: str, count: int, *, workers: int = 4, start: int = 0) -> list[str]:
+    with httpx.Client(base_url=base, timeout=30) as client:
+
+        def one(number: int) -> str:
+            response = client.post("/orders", json={"name": f"order {number}"})
+            assert response.status_code == 201, response.text
+            return str(response.json()["id"])
+
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(one, range(start, start + count)))
+
+
+def test_one_order_makes_exactly_one_billing_effect(world: Run) -> None:
+    world.billing.start()
+    world.wait_for_consumer()
+    world.orders.start()
+
+    started = time.monotonic()
+    [order_id] = create_orders(world.orders.base, 1)
+    url = f"{world.billing.base}/received-events"
+    wait_until(lambda: httpx.get(url, timeout=10).json()["total"] >= 1, step=0.02)
+    latency = time.monotonic() - started
+
+    wait_until(lambda: world.pending() == 0)
+    body = httpx.get(url, params={"aggregate_id": order_id}, timeout=10).json()
+    assert body["total"] == 1
+    [effect] = body["items"]
+    assert effect["event_type"] == EVENT
+    assert effect["payload"]["id"] == order_id
+    assert effect["payload"]["name"] == "order 0"
+    assert httpx.get(url, timeout=10).json()["total"] == 1
+    print(f"\norders POST -> billing effect: {latency * 1000:.0f} ms; exactly one effect")
+
+
+def test_orders_survive_a_broker_connection_cut(world: Run) -> None:
+    total, cut_after = 500, 150
+    world.billing.start()
+    world.wait_for_consumer()
+    world.orders.start()
+    ctl = brokerkit.rabbitmqctl()
+    started = time.monotonic()
+    closed = 0
+    if ctl is not None:
+        posted = 0
+        lock = threading.Lock()
+        cut_done = threading.Event()
+
+        def cut() -> None:
+            nonlocal closed
+            closed = brokerkit.close_connections(ctl, world.name)
+            cut_done.set()
+
+        def one(client: httpx.Client, number: int) -> None:
+            nonlocal posted
+            response = client.post("/orders", json={"name": f"order {number}"})
+            assert response.status_code == 201, response.text
+            with lock:
+                posted += 1
+                if posted == cut_after:
+                    threading.Thread(target=cut).start()
+
+        with (
+            httpx.Client(base_url=world.orders.base, timeout=30) as client,
+            ThreadPoolExecutor(4) as pool,
+        ):
+            list(pool.map(lambda number: one(client, number), range(total)))
+        assert cut_done.wait(120)
+        how = f"rabbitmqctl closed {closed} connections after {cut_after} orders"
+    else:
+        create_orders(world.orders.base, cut_after)
+        world.orders.stop()
+        world.orders.start()
+        create_orders(world.orders.base, total - cut_after, start=cut_after)
+        how = f"orders restarted after {cut_after} orders (rabbitmqctl unavailable)"
+    posted_at = time.monotonic() - started
+    pending_after_posting = world.pending()
+
+    wait_until(lambda: world.applied()[0] >= total)
+    delivered_at = time.monotonic() - started
+    wait_until(lambda: world.pending() == 0)
+    time.sleep(1)  # any duplicate delivery would land now
+    rows, distinct = world.applied()
+    print(
+        f"\nbroker cut: {how}; {total} orders posted in {posted_at:.1f} s, "
+        f"{pending_after_posting} still in the outbox then; all {rows} applied after "
+        f"{delivered_at:.1f} s; distinct orders {distinct}, duplicates {rows - distinct}"
+    )
+    if ctl is not None:
+        assert closed >= 1
+    assert (rows, distinct) == (total, total)
+
+
+def test_a_killed_consumer_loses_nothing_and_applies_nothing_twice(world: Run) -> None:
+    total = 300
+    world.billing.start()
+    world.wait_for_consumer()
+    world.billing.stop()  # the queue is durable: events wait in it
+    world.orders.start()
+    create_orders(world.orders.base, total)
+    wait_until(lambda: world.pending() == 0)
+
+    world.billing.start()
+    wait_until(lambda: world.applied()[0] >= total // 5, step=0.05)
+    world.billing.kill()
+    at_kill = world.applied()[0]
+    world.billing.start()
+    took = wait_until(lambda: world.applied()[0] >= total)
+    time.sleep(1)
+    rows, distinct = world.applied()
+    processed = int(world.sql(world.billing_db, "SELECT count(*) FROM processed_messages")[0])
+    print(
+        f"\nconsumer crash: SIGKILL after {at_kill}/{total} applied; after restart all "
+        f"{rows} applied in {took:.1f} s; distinct {distinct}, processed ids {processed}, "
+        f"duplicates {rows - distinct}"
+    )
+    assert 0 < at_kill < total
+    assert (rows, distinct, processed) == (total, total, total)
+
+
+def test_a_poison_message_is_dead_lettered_while_the_next_ones_are_processed(
+    world: Run,
+) -> None:
+    world.billing.start()
+    world.wait_for_consumer()
+    world.orders.start()
+    poison_id = f"poison-{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    brokerkit.publish_raw(
+        world.shop.billing_python,
+        exchange=f"{world.name}.events",
+        routing_key=EVENT,
+        body="this is not JSON",
+        message_id=poison_id,
+        headers={"event-type": EVENT},
+    )
+    create_orders(world.orders.base, 3)
+    wait_until(lambda: world.applied()[0] >= 3)
+
+    dead: list[dict[str, object]] = []
+    dlq = f"{world.queue}.dlq"
+    wait_until(lambda: bool(dead.extend(brokerkit.drain(world.shop.billing_python, dlq)) or dead))
+    took = time.monotonic() - started
+    [message] = dead
+    headers = message["headers"]
+    assert isinstance(headers, dict)
+    print(
+        f"\npoison message: dead-lettered after {headers['x-failure-attempts']} attempts "
+        f"({took:.1f} s) with reason {headers['x-failure-reason']!r}; the 3 orders after "
+        f"it applied: {world.applied()[0]}"
+    )
+    assert message["message_id"] == poison_id
+    assert message["body"] == "this is not JSON"
+    assert headers["x-failure-attempts"] == 3
+    assert str(headers["x-failure-reason"]).startswith("PoisonMessageError: ")
+    assert headers["x-original-routing-key"] == EVENT
+    assert world.applied() == (3, 3)
