@@ -33,6 +33,10 @@ MATRIX = [
         {"name": "billing", "db": "postgres", "consumes": ("orders.order_created",)},
         id="broker-rabbitmq-consumes",
     ),
+    pytest.param(
+        {"name": "ledger", "db": "postgres", "broker": "none", "event_sourcing": True},
+        id="event-sourcing",
+    ),
     pytest.param({"name": "pinger", "db": "none"}, id="db-none"),
     pytest.param({"name": "order-items", "db": "sqlite"}, id="hyphenated-name"),
     pytest.param(

@@ -1,8 +1,9 @@
 """Two generated services on the real RabbitMQ and PostgreSQL: nothing lost, nothing twice.
 
-``orders`` publishes its events through the transactional outbox; ``billing`` consumes
-``orders.order_created``. Each test gets its own databases and its own exchange and queue
-names (a per-run prefix) and deletes them afterwards. The fault tests print their figures.
+``orders`` (event-sourced) publishes its events through the transactional outbox;
+``billing`` consumes ``orders.order_created``. Each test gets its own databases and its
+own exchange and queue names (a per-run prefix) and deletes them afterwards. The fault
+tests print their figures.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
     require_service("PostgreSQL", "127.0.0.1", 5432)
     require_service("RabbitMQ", "127.0.0.1", 5672)
     root = tmp_path_factory.mktemp("shop")
-    orders = render(root, "orders", db="postgres")
+    # Event-sourced: its appended events go out through the outbox too.
+    orders = render(root, "orders", db="postgres", event_sourcing=True)
     billing = render(root, "billing", db="postgres", consumes=(EVENT,))
     return Shop(root, orders, billing, install(orders), install(billing))
 
@@ -135,7 +137,8 @@ class Run:
         )
         url = database_url.replace("postgresql+asyncpg://", "postgresql://")
         python = self.shop.orders_python
-        return run([str(python), "-c", code, url, query], cwd=python.parent).stdout.split("\t")
+        output = run([str(python), "-c", code, url, query], cwd=python.parent).stdout
+        return output.strip().split("\t")
 
     def applied(self) -> tuple[int, int]:
         """Billing's effects: rows, distinct orders."""
@@ -355,3 +358,40 @@ def test_a_poison_message_is_dead_lettered_while_the_next_ones_are_processed(
     assert str(headers["x-failure-reason"]).startswith("PoisonMessageError: ")
     assert headers["x-original-routing-key"] == EVENT
     assert world.applied() == (3, 3)
+
+
+def test_concurrent_appends_to_one_aggregate_one_wins_the_other_gets_409(world: Run) -> None:
+    world.orders.start()
+    [order_id] = create_orders(world.orders.base, 1)
+    item = f"/orders/{order_id}"
+    barrier = threading.Barrier(2)
+
+    with httpx.Client(base_url=world.orders.base, timeout=30) as client:
+
+        def patch(name: str, headers: dict[str, str]) -> int:
+            barrier.wait()
+            return client.patch(item, json={"name": name}, headers=headers).status_code
+
+        # Both expect version 1: exactly one may append version 2.
+        with ThreadPoolExecutor(2) as pool:
+            expected = sorted(pool.map(lambda n: patch(n, {"If-Match": '"1"'}), ["a", "b"]))
+        # No expectation: both load the same version and race for the unique (id, version).
+        racing: list[int] = []
+        for round_ in range(10):
+            with ThreadPoolExecutor(2) as pool:
+                racing += pool.map(patch, [f"a{round_}", f"b{round_}"], [{}, {}])
+        events = client.get(f"{item}/events").json()
+        etag = client.get(item).headers["etag"]
+
+    versions = [event["version"] for event in events]
+    won = racing.count(200)
+    print(
+        f"\nconcurrent appends: If-Match pair -> {expected}; 10 racing pairs -> "
+        f"{won} appended, {racing.count(409)} got 409; stream versions 1..{versions[-1]}, "
+        f"no gap or duplicate: {versions == list(range(1, len(versions) + 1))}"
+    )
+    assert expected == [200, 409]
+    assert set(racing) <= {200, 409}
+    assert versions == list(range(1, 2 + 1 + won))
+    assert etag == f'"{versions[-1]}"'
+    assert world.sql(world.orders_db, "SELECT count(*) FROM outbox")[0] == str(len(versions))

@@ -64,7 +64,17 @@ VARIANTS: dict[str, dict[str, object]] = {
         "broker": "rabbitmq",
         "consumes": ["payments.payment_made", "customers.customer_deleted"],
     },
+    "event-sourcing": {"db": "postgres", "broker": "rabbitmq", "event_sourcing": True},
 }
+EVENT_SOURCING_FILES = [
+    ".env.example",
+    "src/orders/settings.py",
+    "src/orders/models.py",
+    "src/orders/repository.py",
+    "src/orders/routes.py",
+    "src/orders/eventstore.py",
+    "src/orders/migrations/versions/0003_event_store.py",
+]
 
 
 def rendered(tmp_path: Path, variant: str) -> Path:
@@ -93,7 +103,8 @@ def test_key_file(tmp_path: Path, db: str, name: str, snapshot: SnapshotAssertio
 @pytest.mark.parametrize(
     ("variant", "name"),
     [("broker-rabbitmq", name) for name in MESSAGING_FILES]
-    + [("consumes", name) for name in CONSUMER_FILES],
+    + [("consumes", name) for name in CONSUMER_FILES]
+    + [("event-sourcing", name) for name in EVENT_SOURCING_FILES],
 )
 def test_messaging_file(
     tmp_path: Path, variant: str, name: str, snapshot: SnapshotAssertion

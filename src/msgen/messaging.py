@@ -52,7 +52,11 @@ def validate_event_names(events: Iterable[str], *, consumer: str) -> list[str]:
 
 
 def check_broker(
-    *, broker: Literal["rabbitmq", "none"] | None, db: str, consumes: list[str]
+    *,
+    broker: Literal["rabbitmq", "none"] | None,
+    db: str,
+    consumes: list[str],
+    event_sourcing: bool = False,
 ) -> Literal["rabbitmq", "none"]:
     """The broker to use: ``rabbitmq`` unless asked otherwise or there is no database.
 
@@ -69,5 +73,10 @@ def check_broker(
     if broker == "none" and consumes:
         raise UsageError(
             "--consumes needs a broker", hint="drop --broker none (rabbitmq is the default)"
+        )
+    if event_sourcing and db == "none":
+        raise UsageError(
+            "--event-sourcing needs a database: the event store lives in it",
+            hint="drop --db none",
         )
     return broker

@@ -39,6 +39,7 @@ class NewServiceOptions:
     broker: Broker | None = None
     """None: rabbitmq when the service has a database, else none."""
     consumes: tuple[str, ...] = ()
+    event_sourcing: bool = False
     output: Path | None = None
     force: bool = False
     dry_run: bool = False
@@ -73,6 +74,7 @@ def template_data(
     db: Db,
     broker: Broker = "none",
     consumes: tuple[str, ...] | list[str] = (),
+    event_sourcing: bool = False,
     system_name: str = "system",
 ) -> dict[str, object]:
     """The copier answers for the service template."""
@@ -82,6 +84,7 @@ def template_data(
         "db": db,
         "broker": broker,
         "consumes": list(consumes),
+        "event_sourcing": event_sourcing,
         "system_name": system_name,
         "msgen_version": __version__,
     }
@@ -91,7 +94,12 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
     """Render a new service and record it in the workspace (created when there is none)."""
     names = derive_names(options.name, resource=options.resource)
     consumes = validate_event_names(options.consumes, consumer=names.service)
-    broker = check_broker(broker=options.broker, db=options.db, consumes=consumes)
+    broker = check_broker(
+        broker=options.broker,
+        db=options.db,
+        consumes=consumes,
+        event_sourcing=options.event_sourcing,
+    )
     workspace, created = workspace_for(cwd)
     services = workspace.model.services
     existing = services.get(names.service)
@@ -118,6 +126,7 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             db=options.db,
             broker=broker,
             consumes=consumes,
+            event_sourcing=options.event_sourcing,
             system_name=workspace.model.name,
         ),
         target=target,
@@ -135,6 +144,7 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             broker=broker,
             publishes=published_events(names) if broker != "none" else [],
             consumes=consumes,
+            features=["event-sourcing"] if options.event_sourcing else [],
         )
         try:
             workspace.save()

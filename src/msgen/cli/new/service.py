@@ -55,6 +55,14 @@ def new_service(
             show_default=False,
         ),
     ] = None,
+    event_sourcing: Annotated[
+        bool,
+        typer.Option(
+            "--event-sourcing",
+            help="Event-sourced write model: an event store with snapshots; the resource "
+            "table becomes its read model (CQRS).",
+        ),
+    ] = False,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Directory to render into (default: ./NAME)."),
@@ -92,6 +100,7 @@ def new_service(
         resource=resource,
         broker=broker,
         consumes=tuple(consumes or ()),
+        event_sourcing=event_sourcing,
         output=output,
         force=force,
         dry_run=dry_run,
