@@ -8,8 +8,6 @@ tests print their figures.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 import uuid
@@ -26,7 +24,7 @@ from tests import brokerkit
 from tests.conftest import require_service
 from tests.servicekit import (
     BROKER_URL,
-    free_port,
+    Server,
     install,
     render,
     run,
@@ -56,55 +54,6 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
     orders = render(root, "orders", db="postgres", event_sourcing=True)
     billing = render(root, "billing", db="postgres", consumes=(EVENT,))
     return Shop(root, orders, billing, install(orders), install(billing))
-
-
-class Server:
-    """A generated service under uvicorn, which a test can stop, kill and start again."""
-
-    def __init__(self, service: Path, python: Path, package: str, env: dict[str, str]) -> None:
-        self.service, self.python, self.package, self.env = service, python, package, env
-        self.log = service.parent / f"{package}-{uuid.uuid4().hex[:6]}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.base = ""
-
-    def start(self) -> None:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
-        env.update({"LOG_LEVEL": "WARNING", **self.env})
-        command = [str(self.python), "-m", "uvicorn", f"{self.package}.main:app"]
-        command += ["--port", str(port), "--no-access-log"]
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                command, cwd=self.service, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        self.base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"{self.package} exited:\n{self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.base}/health/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"{self.package} not ready within 60 s"
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
-        self.proc = None
 
 
 @dataclass
