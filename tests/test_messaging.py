@@ -34,6 +34,18 @@ from tests.servicekit import (
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 EVENT = "orders.order_created"
+Report = Callable[[str], None]
+
+
+@pytest.fixture
+def figures(capsys: pytest.CaptureFixture[str]) -> Report:
+    """Print a test's figures to the terminal, also when pytest captures output."""
+
+    def report(text: str) -> None:
+        with capsys.disabled():
+            print(f"\n[figures] {text.strip()}")
+
+    return report
 
 
 @dataclass
@@ -163,7 +175,7 @@ def create_orders(base: str, count: int, *, workers: int = 4, start: int = 0) ->
             return list(pool.map(one, range(start, start + count)))
 
 
-def test_one_order_makes_exactly_one_billing_effect(world: Run) -> None:
+def test_one_order_makes_exactly_one_billing_effect(world: Run, figures: Report) -> None:
     world.billing.start()
     world.wait_for_consumer()
     world.orders.start()
@@ -182,10 +194,10 @@ def test_one_order_makes_exactly_one_billing_effect(world: Run) -> None:
     assert effect["payload"]["id"] == order_id
     assert effect["payload"]["name"] == "order 0"
     assert httpx.get(url, timeout=10).json()["total"] == 1
-    print(f"\norders POST -> billing effect: {latency * 1000:.0f} ms; exactly one effect")
+    figures(f"\norders POST -> billing effect: {latency * 1000:.0f} ms; exactly one effect")
 
 
-def test_orders_survive_a_broker_connection_cut(world: Run) -> None:
+def test_orders_survive_a_broker_connection_cut(world: Run, figures: Report) -> None:
     total, cut_after = 500, 150
     world.billing.start()
     world.wait_for_consumer()
@@ -233,7 +245,7 @@ def test_orders_survive_a_broker_connection_cut(world: Run) -> None:
     wait_until(lambda: world.pending() == 0)
     time.sleep(1)  # any duplicate delivery would land now
     rows, distinct = world.applied()
-    print(
+    figures(
         f"\nbroker cut: {how}; {total} orders posted in {posted_at:.1f} s, "
         f"{pending_after_posting} still in the outbox then; all {rows} applied after "
         f"{delivered_at:.1f} s; distinct orders {distinct}, duplicates {rows - distinct}"
@@ -243,7 +255,9 @@ def test_orders_survive_a_broker_connection_cut(world: Run) -> None:
     assert (rows, distinct) == (total, total)
 
 
-def test_a_killed_consumer_loses_nothing_and_applies_nothing_twice(world: Run) -> None:
+def test_a_killed_consumer_loses_nothing_and_applies_nothing_twice(
+    world: Run, figures: Report
+) -> None:
     total = 300
     world.billing.start()
     world.wait_for_consumer()
@@ -261,7 +275,7 @@ def test_a_killed_consumer_loses_nothing_and_applies_nothing_twice(world: Run) -
     time.sleep(1)
     rows, distinct = world.applied()
     processed = int(world.sql(world.billing_db, "SELECT count(*) FROM processed_messages")[0])
-    print(
+    figures(
         f"\nconsumer crash: SIGKILL after {at_kill}/{total} applied; after restart all "
         f"{rows} applied in {took:.1f} s; distinct {distinct}, processed ids {processed}, "
         f"duplicates {rows - distinct}"
@@ -271,7 +285,7 @@ def test_a_killed_consumer_loses_nothing_and_applies_nothing_twice(world: Run) -
 
 
 def test_a_poison_message_is_dead_lettered_while_the_next_ones_are_processed(
-    world: Run,
+    world: Run, figures: Report
 ) -> None:
     world.billing.start()
     world.wait_for_consumer()
@@ -296,7 +310,7 @@ def test_a_poison_message_is_dead_lettered_while_the_next_ones_are_processed(
     [message] = dead
     headers = message["headers"]
     assert isinstance(headers, dict)
-    print(
+    figures(
         f"\npoison message: dead-lettered after {headers['x-failure-attempts']} attempts "
         f"({took:.1f} s) with reason {headers['x-failure-reason']!r}; the 3 orders after "
         f"it applied: {world.applied()[0]}"
@@ -309,7 +323,9 @@ def test_a_poison_message_is_dead_lettered_while_the_next_ones_are_processed(
     assert world.applied() == (3, 3)
 
 
-def test_concurrent_appends_to_one_aggregate_one_wins_the_other_gets_409(world: Run) -> None:
+def test_concurrent_appends_to_one_aggregate_one_wins_the_other_gets_409(
+    world: Run, figures: Report
+) -> None:
     world.orders.start()
     [order_id] = create_orders(world.orders.base, 1)
     item = f"/orders/{order_id}"
@@ -334,7 +350,7 @@ def test_concurrent_appends_to_one_aggregate_one_wins_the_other_gets_409(world: 
 
     versions = [event["version"] for event in events]
     won = racing.count(200)
-    print(
+    figures(
         f"\nconcurrent appends: If-Match pair -> {expected}; 10 racing pairs -> "
         f"{won} appended, {racing.count(409)} got 409; stream versions 1..{versions[-1]}, "
         f"no gap or duplicate: {versions == list(range(1, len(versions) + 1))}"
