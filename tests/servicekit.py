@@ -35,7 +35,14 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run a command; on failure, fail with its whole output."""
     full_env = {**os.environ, **(env or {})}
-    for key in ("VIRTUAL_ENV", "PYTHONPATH", "TEST_DATABASE_URL", "DATABASE_URL"):
+    for key in (
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+        "TEST_DATABASE_URL",
+        "DATABASE_URL",
+        "TEST_BROKER_URL",
+        "BROKER_URL",
+    ):
         if env is None or key not in env:
             full_env.pop(key, None)
     proc = subprocess.run(
@@ -68,8 +75,15 @@ def install(service: Path, *, editable: bool = True) -> Path:
     return python
 
 
-def run_own_tests(service: Path, python: Path, *, database_url: str | None = None) -> str:
+BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def run_own_tests(
+    service: Path, python: Path, *, database_url: str | None = None, broker_url: str | None = None
+) -> str:
     env = {"TEST_DATABASE_URL": database_url} if database_url else {}
+    if broker_url:
+        env["TEST_BROKER_URL"] = broker_url
     proc = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=service, env=env)
     return proc.stdout
 
@@ -161,3 +175,52 @@ def serve(
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+class Server:
+    """A generated service under uvicorn, which a test can stop, kill and start again."""
+
+    def __init__(self, service: Path, python: Path, package: str, env: dict[str, str]) -> None:
+        self.service, self.python, self.package, self.env = service, python, package, env
+        self.log = service.parent / f"{package}-{uuid.uuid4().hex[:6]}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.base = ""
+
+    def start(self) -> None:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+        env.update({"LOG_LEVEL": "WARNING", **self.env})
+        command = [str(self.python), "-m", "uvicorn", f"{self.package}.main:app"]
+        command += ["--port", str(port), "--no-access-log"]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                command, cwd=self.service, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.package} exited:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.base}/health/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"{self.package} not ready within 60 s"
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None

@@ -153,3 +153,79 @@ def test_foreground_restarts_a_dead_child_and_sigterm_stops_all(tmp_path: Path) 
     assert "stopping" in output
     assert len(seen) >= 2
     assert not any(alive(int(pid)) for pid in seen)
+
+
+def test_system_with_gateway_and_events_on_real_postgres_and_rabbitmq(tmp_path: Path) -> None:
+    """orders publishes, billing consumes, a gateway fronts both: the issue's whole story."""
+    from tests.brokerkit import delete
+    from tests.servicekit import BROKER_URL
+    from tests.waiting import wait_for
+
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    require_service("RabbitMQ", "127.0.0.1", 5672)
+    run_id = uuid.uuid4().hex[:8]
+    system, billing = f"shop{run_id}", f"billing{run_id}"  # exchange, queue and database names
+    root = tmp_path / "shop"
+    root.mkdir()
+    assert msgen("init", "--name", system, cwd=root).returncode == 0
+    render(root, "orders", port=free_port())
+    render(root, billing, db="postgres", consumes=("orders.order_created",), port=free_port())
+    gateway_port = free_port()
+    made = msgen("new", "gateway", "--port", str(gateway_port), cwd=root)
+    assert made.returncode == 0, made.stderr
+    up = msgen(
+        "dev",
+        "up",
+        "--detach",
+        "--postgres",
+        "postgresql://postgres@127.0.0.1:5432",
+        "--broker",
+        BROKER_URL,
+        cwd=root,
+    )
+    assert up.returncode == 0, up.stdout + up.stderr
+    pids: dict[str, int] = {}
+    try:
+        pids = {
+            row["service"]: row["pid"]
+            for row in json.loads(msgen("dev", "ps", "--json", cwd=root).stdout)
+        }
+        assert set(pids) == {"orders", billing, "gateway"}
+        health = msgen("check", "health", "--json", cwd=root)
+        assert health.returncode == 0, health.stdout + health.stderr
+        urls = {row["service"]: row["url"] for row in json.loads(health.stdout)}
+
+        created = httpx.post(
+            f"http://127.0.0.1:{gateway_port}/orders/orders",
+            json={"name": "through the gateway"},
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        order_id = created.json()["id"]
+
+        def billed() -> bool:
+            events = httpx.get(f"{urls[billing]}/received-events", timeout=5).json()
+            items = events["items"] if isinstance(events, dict) else events
+            return any(order_id in json.dumps(item) for item in items)
+
+        wait_for(billed, timeout=60, what="billing to receive orders.order_created")
+
+        os.kill(pids[billing], signal.SIGKILL)
+        wait_for(lambda: not alive(pids[billing]), timeout=10, what="billing to die")
+        broken = msgen("check", "health", "--json", cwd=root)
+        assert broken.returncode == 1
+        rows = {row["service"]: row for row in json.loads(broken.stdout)}
+        assert rows[billing]["live"]["ok"] is False
+        assert rows["orders"]["state"] == "healthy"
+    finally:
+        assert msgen("dev", "down", cwd=root).returncode == 0
+        python = root / ".msgen" / "venvs" / billing / "bin" / "python"
+        if python.exists():
+            pg_execute(python, f'DROP DATABASE IF EXISTS "{billing}" WITH (FORCE)')
+            queue = f"{system}.{billing}"
+            delete(
+                python,
+                queues=[queue, f"{queue}.dlq"],
+                exchanges=[f"{system}.events", f"{queue}.dlx"],
+            )
+    assert pids and not any(alive(pid) for pid in pids.values())

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import require_service
 from tests.servicekit import (
+    BROKER_URL,
     install,
     render,
     ruff_clean,
@@ -27,6 +28,15 @@ pytestmark = pytest.mark.slow
 MATRIX = [
     pytest.param({"name": "orders", "db": "sqlite"}, id="db-sqlite"),
     pytest.param({"name": "orders", "db": "postgres"}, id="db-postgres"),
+    pytest.param({"name": "orders", "db": "sqlite", "broker": "none"}, id="broker-none"),
+    pytest.param(
+        {"name": "billing", "db": "postgres", "consumes": ("orders.order_created",)},
+        id="broker-rabbitmq-consumes",
+    ),
+    pytest.param(
+        {"name": "ledger", "db": "postgres", "broker": "none", "event_sourcing": True},
+        id="event-sourcing",
+    ),
     pytest.param({"name": "pinger", "db": "none"}, id="db-none"),
     pytest.param({"name": "order-items", "db": "sqlite"}, id="hyphenated-name"),
     pytest.param(
@@ -58,8 +68,12 @@ def test_option_matrix_renders_lints_and_passes_its_own_tests(
     assert " failed" not in output
     if options["db"] == "postgres":
         require_service("PostgreSQL", "127.0.0.1", 5432)
+        # A service with a broker (the default) also runs its messaging tests on RabbitMQ.
+        broker_url = None if options.get("broker") == "none" else BROKER_URL
+        if broker_url:
+            require_service("RabbitMQ", "127.0.0.1", 5672)
         with throwaway_database(python) as url:
-            output = run_own_tests(service, python, database_url=url)
+            output = run_own_tests(service, python, database_url=url, broker_url=broker_url)
         assert " passed" in output
 
 

@@ -11,9 +11,11 @@ from pathlib import Path
 
 from msgen.__about__ import __version__
 from msgen.errors import DuplicateServiceError, TargetExistsError, UnknownServiceError
+from msgen.messaging import check_broker, published_events, validate_event_names
 from msgen.naming import ServiceNames, check_port, derive_names, next_free_port
 from msgen.render import RenderResult, remove_tree, render_template
 from msgen.workspace import (
+    Broker,
     Db,
     Discovery,
     ServiceEntry,
@@ -50,6 +52,10 @@ class NewServiceOptions:
     dry_run: bool = False
     discovery: Discovery = "static"
     upstreams: tuple[str, ...] = ()
+    broker: Broker | None = None
+    """None: rabbitmq when the service has a database, else none."""
+    consumes: tuple[str, ...] = ()
+    event_sourcing: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +64,7 @@ class NewServiceResult:
 
     names: ServiceNames
     port: int
+    broker: Broker
     target: Path
     files: tuple[str, ...]
     workspace: Path
@@ -73,21 +80,29 @@ def workspace_for(cwd: Path) -> tuple[WorkspaceFile, bool]:
     return create_workspace(cwd, name=default_system_name(cwd)), True
 
 
+TEMPLATE_DEFAULTS: dict[str, object] = {
+    "broker": "none",
+    "consumes": [],
+    "event_sourcing": False,
+    "system_name": "system",
+    "discovery": "static",
+    "upstreams": {},
+}
+
+
 def template_data(
-    names: ServiceNames,
-    *,
-    port: int,
-    db: Db,
-    discovery: Discovery = "static",
-    upstreams: dict[str, str] | None = None,
+    names: ServiceNames, *, port: int, db: Db, **features: object
 ) -> dict[str, object]:
-    """The copier answers for the service template."""
+    """The copier answers for the service template; ``features`` override the defaults."""
+    unknown = set(features) - set(TEMPLATE_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown template features: {', '.join(sorted(unknown))}")
     return {
         **names.as_data(),
         "port": port,
         "db": db,
-        "discovery": discovery,
-        "upstreams": upstreams or {},
+        **TEMPLATE_DEFAULTS,
+        **features,
         "msgen_version": __version__,
     }
 
@@ -176,6 +191,13 @@ def record(
 def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
     """Render a new service and record it in the workspace (created when there is none)."""
     names = derive_names(options.name, resource=options.resource)
+    consumes = validate_event_names(options.consumes, consumer=names.service)
+    broker = check_broker(
+        broker=options.broker,
+        db=options.db,
+        consumes=consumes,
+        event_sourcing=options.event_sourcing,
+    )
     workspace, created = workspace_for(cwd)
     placement = place(
         workspace,
@@ -194,6 +216,10 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             db=options.db,
             discovery=options.discovery,
             upstreams=upstreams,
+            broker=broker,
+            consumes=list(consumes),
+            event_sourcing=options.event_sourcing,
+            system_name=workspace.model.name,
         ),
         target=placement.target,
         force=options.force,
@@ -209,11 +235,16 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             template_version=__version__,
             discovery=options.discovery,
             upstreams=list(upstreams),
+            broker=broker,
+            publishes=published_events(names) if broker != "none" else [],
+            consumes=list(consumes),
+            features=["event-sourcing"] if options.event_sourcing else [],
         )
         record(workspace, names.service, entry, result=result)
     return NewServiceResult(
         names=names,
         port=placement.port,
+        broker=broker,
         target=placement.target,
         files=result.files,
         workspace=workspace.path,

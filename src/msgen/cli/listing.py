@@ -34,12 +34,19 @@ def list_services(
     from rich.table import Table
 
     table = Table(title=f"{model.name} ({workspace.path})", title_justify="left")
-    for column in ("name", "kind", "port", "features", "path"):
+    services = model.services.values()
+    # Event columns only when some service has a broker: the table stays narrow otherwise.
+    events = any(entry.publishes or entry.consumes for entry in services)
+    columns = ["name", "kind", "port", "features", "path"]
+    if events:
+        columns[4:4] = ["publishes", "consumes"]
+    for column in columns:
         table.add_column(column, justify="right" if column == "port" else "left")
     for name, entry in model.services.items():
-        table.add_row(
-            name, entry.kind, str(entry.port), ", ".join(entry.feature_labels()), entry.path
-        )
+        cells = [name, entry.kind, str(entry.port), ", ".join(entry.feature_labels()), entry.path]
+        if events:
+            cells[4:4] = ["\n".join(entry.publishes), "\n".join(entry.consumes)]
+        table.add_row(*cells)
     if not model.services:
         console().print(f"[dim]{model.name} has no services yet: msgen new service NAME[/]")
         return

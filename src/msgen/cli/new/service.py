@@ -13,6 +13,7 @@ from msgen.cli._ui import boundary, console, escape
 DbChoice = Literal["sqlite", "postgres", "none"]
 DB_CHOICES: tuple[DbChoice, ...] = ("sqlite", "postgres", "none")
 DiscoveryChoice = Literal["static", "consul", "dns"]
+BrokerChoice = Literal["rabbitmq", "none"]
 
 
 def _interactive(defaults: bool) -> bool:
@@ -38,6 +39,31 @@ def new_service(
         str | None,
         typer.Option(help="The CRUD entity (default: from the name, orders -> Order)."),
     ] = None,
+    broker: Annotated[
+        BrokerChoice | None,
+        typer.Option(
+            help="Message broker for domain events (transactional outbox, consumers): "
+            "rabbitmq or none.  [default: rabbitmq; none with --db none]",
+            show_default=False,
+        ),
+    ] = None,
+    consumes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--consumes",
+            metavar="EVENT",
+            help="An event to consume, <service>.<event> (e.g. orders.order_created); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    event_sourcing: Annotated[
+        bool,
+        typer.Option(
+            "--event-sourcing",
+            help="Event-sourced write model: an event store with snapshots; the resource "
+            "table becomes its read model (CQRS).",
+        ),
+    ] = False,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Directory to render into (default: ./NAME)."),
@@ -89,6 +115,9 @@ def new_service(
         db=db or "sqlite",
         port=port,
         resource=resource,
+        broker=broker,
+        consumes=tuple(consumes or ()),
+        event_sourcing=event_sourcing,
         output=output,
         force=force,
         dry_run=dry_run,
@@ -105,6 +134,7 @@ def new_service(
     console().print(
         f"[green]Created service[/] [bold]{result.names.service}[/] in "
         f"{escape(str(result.target))} (port {result.port}, db {options.db}, "
+        f"broker {result.broker}, "
         f"resource {result.names.resource_class} at /{result.names.resource_path})",
         soft_wrap=True,
     )

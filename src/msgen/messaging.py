@@ -1,0 +1,82 @@
+"""Event names and what a service publishes and consumes.
+
+An event name is ``<service>.<snake_case_event>`` (``orders.order_created``): the routing
+key on the system's topic exchange. A service with a broker publishes the created, updated
+and deleted events of its resource; it consumes the events given with ``--consumes``.
+
+This module imports nothing heavy: ``msgen --help`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+from msgen.errors import InvalidNameError, UsageError
+from msgen.naming import ServiceNames, validate_service_name
+
+__all__ = ["LIFECYCLE", "check_broker", "published_events", "validate_event_names"]
+
+LIFECYCLE = ("created", "updated", "deleted")
+_EVENT = re.compile(r"^(?P<service>[a-z][-a-z0-9]*)\.(?P<event>[a-z][a-z0-9]*(_[a-z0-9]+)*)$")
+
+
+def published_events(names: ServiceNames) -> list[str]:
+    """The domain events of the service's resource, in lifecycle order."""
+    return [f"{names.service}.{names.resource_snake}_{verb}" for verb in LIFECYCLE]
+
+
+def validate_event_names(events: Iterable[str], *, consumer: str) -> list[str]:
+    """Check ``--consumes`` values; returns them deduplicated, in the order given."""
+    result: list[str] = []
+    for event in events:
+        match = _EVENT.match(event)
+        if match is None:
+            raise InvalidNameError(
+                f"invalid event name {event!r}: expected <service>.<snake_case_event>",
+                hint="for example --consumes orders.order_created",
+            )
+        try:
+            validate_service_name(match["service"])
+        except InvalidNameError as exc:
+            raise InvalidNameError(f"invalid event name {event!r}: {exc.message}") from None
+        if match["service"] == consumer:
+            raise UsageError(
+                f"{consumer} cannot consume its own event {event!r}",
+                hint="react to your own changes in the service itself",
+            )
+        if event not in result:
+            result.append(event)
+    return result
+
+
+def check_broker(
+    *,
+    broker: Literal["rabbitmq", "none"] | None,
+    db: str,
+    consumes: list[str],
+    event_sourcing: bool = False,
+) -> Literal["rabbitmq", "none"]:
+    """The broker to use: ``rabbitmq`` unless asked otherwise or there is no database.
+
+    The outbox and the processed-message ledger live in the service's database, so a
+    service without one has no broker unless it is explicitly requested (a usage error).
+    """
+    if broker is None:
+        broker = "none" if db == "none" else "rabbitmq"
+    if broker != "none" and db == "none":
+        raise UsageError(
+            "--broker rabbitmq needs a database: the outbox lives in it",
+            hint="drop --db none, or pass --broker none",
+        )
+    if broker == "none" and consumes:
+        raise UsageError(
+            "--consumes needs a broker", hint="drop --broker none (rabbitmq is the default)"
+        )
+    if event_sourcing and db == "none":
+        raise UsageError(
+            "--event-sourcing needs a database: the event store lives in it",
+            hint="drop --db none",
+        )
+    return broker

@@ -1,0 +1,362 @@
+"""Two generated services on the real RabbitMQ and PostgreSQL: nothing lost, nothing twice.
+
+``orders`` (event-sourced) publishes its events through the transactional outbox;
+``billing`` consumes ``orders.order_created``. Each test gets its own databases and its
+own exchange and queue names (a per-run prefix) and deletes them afterwards. The fault
+tests print their figures.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests import brokerkit
+from tests.conftest import require_service
+from tests.servicekit import (
+    BROKER_URL,
+    Server,
+    install,
+    render,
+    run,
+    throwaway_database,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.services]
+
+EVENT = "orders.order_created"
+Report = Callable[[str], None]
+
+
+@pytest.fixture
+def figures(capsys: pytest.CaptureFixture[str]) -> Report:
+    """Print a test's figures to the terminal, also when pytest captures output."""
+
+    def report(text: str) -> None:
+        with capsys.disabled():
+            print(f"\n[figures] {text.strip()}")
+
+    return report
+
+
+@dataclass
+class Shop:
+    root: Path
+    orders: Path
+    billing: Path
+    orders_python: Path
+    billing_python: Path
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    require_service("RabbitMQ", "127.0.0.1", 5672)
+    root = tmp_path_factory.mktemp("shop")
+    # Event-sourced: its appended events go out through the outbox too.
+    orders = render(root, "orders", db="postgres", event_sourcing=True)
+    billing = render(root, "billing", db="postgres", consumes=(EVENT,))
+    return Shop(root, orders, billing, install(orders), install(billing))
+
+
+@dataclass
+class Run:
+    """One test's world: both services, their databases, their broker names."""
+
+    name: str
+    orders: Server
+    billing: Server
+    orders_db: str
+    billing_db: str
+    shop: Shop
+
+    @property
+    def queue(self) -> str:
+        return f"{self.name}.billing"
+
+    def sql(self, database_url: str, query: str) -> list[str]:
+        """The first row of ``query``, as strings."""
+        code = (
+            "import asyncio, sys, asyncpg\n"
+            "async def main():\n"
+            "    conn = await asyncpg.connect(sys.argv[1])\n"
+            "    try:\n"
+            "        row = await conn.fetchrow(sys.argv[2])\n"
+            "    finally:\n"
+            "        await conn.close()\n"
+            "    print('\\t'.join(str(v) for v in row))\n"
+            "asyncio.run(main())\n"
+        )
+        url = database_url.replace("postgresql+asyncpg://", "postgresql://")
+        python = self.shop.orders_python
+        output = run([str(python), "-c", code, url, query], cwd=python.parent).stdout
+        return output.strip().split("\t")
+
+    def applied(self) -> tuple[int, int]:
+        """Billing's effects: rows, distinct orders."""
+        row = self.sql(
+            self.billing_db, "SELECT count(*), count(DISTINCT aggregate_id) FROM received_events"
+        )
+        return int(row[0]), int(row[1])
+
+    def pending(self) -> int:
+        return int(self.sql(self.orders_db, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0])
+
+    def wait_for_consumer(self) -> None:
+        wait_until(lambda: brokerkit.consumer_count(self.shop.billing_python, self.queue) > 0)
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 180, step: float = 0.2) -> float:
+    """Seconds until ``condition`` held; fails after ``seconds``."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, f"not true within {seconds} s"
+        time.sleep(step)
+    return time.monotonic() - started
+
+
+@pytest.fixture
+def world(shop: Shop) -> Iterator[Run]:
+    name = f"msgen-test-{uuid.uuid4().hex[:10]}"
+    with ExitStack() as stack:
+        orders_db = stack.enter_context(throwaway_database(shop.orders_python))
+        billing_db = stack.enter_context(throwaway_database(shop.orders_python))
+        common = {"BROKER_EXCHANGE": f"{name}.events"}
+        orders = Server(
+            shop.orders,
+            shop.orders_python,
+            "orders",
+            {**common, "DATABASE_URL": orders_db, "BROKER_URL": f"{BROKER_URL}?name={name}-orders"},
+        )
+        billing = Server(
+            shop.billing,
+            shop.billing_python,
+            "billing",
+            {
+                **common,
+                "DATABASE_URL": billing_db,
+                "BROKER_URL": f"{BROKER_URL}?name={name}-billing",
+                "BROKER_QUEUE": f"{name}.billing",
+                "CONSUMER_MAX_ATTEMPTS": "3",
+                "CONSUMER_RETRY_DELAY": "0.1",
+            },
+        )
+        world = Run(name, orders, billing, orders_db, billing_db, shop)
+        try:
+            yield world
+        finally:
+            orders.stop()
+            billing.stop()
+            brokerkit.delete(
+                shop.billing_python,
+                queues=[world.queue, f"{world.queue}.dlq"],
+                exchanges=[f"{name}.events", f"{world.queue}.dlx"],
+            )
+
+
+def create_orders(base: str, count: int, *, workers: int = 4, start: int = 0) -> list[str]:
+    with httpx.Client(base_url=base, timeout=30) as client:
+
+        def one(number: int) -> str:
+            response = client.post("/orders", json={"name": f"order {number}"})
+            assert response.status_code == 201, response.text
+            return str(response.json()["id"])
+
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(one, range(start, start + count)))
+
+
+def test_one_order_makes_exactly_one_billing_effect(world: Run, figures: Report) -> None:
+    world.billing.start()
+    world.wait_for_consumer()
+    world.orders.start()
+
+    started = time.monotonic()
+    [order_id] = create_orders(world.orders.base, 1)
+    url = f"{world.billing.base}/received-events"
+    wait_until(lambda: httpx.get(url, timeout=10).json()["total"] >= 1, step=0.02)
+    latency = time.monotonic() - started
+
+    wait_until(lambda: world.pending() == 0)
+    body = httpx.get(url, params={"aggregate_id": order_id}, timeout=10).json()
+    assert body["total"] == 1
+    [effect] = body["items"]
+    assert effect["event_type"] == EVENT
+    assert effect["payload"]["id"] == order_id
+    assert effect["payload"]["name"] == "order 0"
+    assert httpx.get(url, timeout=10).json()["total"] == 1
+    figures(f"\norders POST -> billing effect: {latency * 1000:.0f} ms; exactly one effect")
+
+
+def test_orders_survive_a_broker_connection_cut(world: Run, figures: Report) -> None:
+    total, cut_after = 500, 150
+    world.billing.start()
+    world.wait_for_consumer()
+    world.orders.start()
+    ctl = brokerkit.rabbitmqctl()
+    started = time.monotonic()
+    closed = 0
+    if ctl is not None:
+        posted = 0
+        lock = threading.Lock()
+        cut_done = threading.Event()
+
+        def cut() -> None:
+            nonlocal closed
+            closed = brokerkit.close_connections(ctl, world.name)
+            cut_done.set()
+
+        def one(client: httpx.Client, number: int) -> None:
+            nonlocal posted
+            response = client.post("/orders", json={"name": f"order {number}"})
+            assert response.status_code == 201, response.text
+            with lock:
+                posted += 1
+                if posted == cut_after:
+                    threading.Thread(target=cut).start()
+
+        with (
+            httpx.Client(base_url=world.orders.base, timeout=30) as client,
+            ThreadPoolExecutor(4) as pool,
+        ):
+            list(pool.map(lambda number: one(client, number), range(total)))
+        assert cut_done.wait(120)
+        how = f"rabbitmqctl closed {closed} connections after {cut_after} orders"
+    else:
+        create_orders(world.orders.base, cut_after)
+        world.orders.stop()
+        world.orders.start()
+        create_orders(world.orders.base, total - cut_after, start=cut_after)
+        how = f"orders restarted after {cut_after} orders (rabbitmqctl unavailable)"
+    posted_at = time.monotonic() - started
+    pending_after_posting = world.pending()
+
+    wait_until(lambda: world.applied()[0] >= total)
+    delivered_at = time.monotonic() - started
+    wait_until(lambda: world.pending() == 0)
+    time.sleep(1)  # any duplicate delivery would land now
+    rows, distinct = world.applied()
+    figures(
+        f"\nbroker cut: {how}; {total} orders posted in {posted_at:.1f} s, "
+        f"{pending_after_posting} still in the outbox then; all {rows} applied after "
+        f"{delivered_at:.1f} s; distinct orders {distinct}, duplicates {rows - distinct}"
+    )
+    if ctl is not None:
+        assert closed >= 1
+    assert (rows, distinct) == (total, total)
+
+
+def test_a_killed_consumer_loses_nothing_and_applies_nothing_twice(
+    world: Run, figures: Report
+) -> None:
+    total = 300
+    world.billing.start()
+    world.wait_for_consumer()
+    world.billing.stop()  # the queue is durable: events wait in it
+    world.orders.start()
+    create_orders(world.orders.base, total)
+    wait_until(lambda: world.pending() == 0)
+
+    world.billing.start()
+    wait_until(lambda: world.applied()[0] >= total // 5, step=0.05)
+    world.billing.kill()
+    at_kill = world.applied()[0]
+    world.billing.start()
+    took = wait_until(lambda: world.applied()[0] >= total)
+    time.sleep(1)
+    rows, distinct = world.applied()
+    processed = int(world.sql(world.billing_db, "SELECT count(*) FROM processed_messages")[0])
+    figures(
+        f"\nconsumer crash: SIGKILL after {at_kill}/{total} applied; after restart all "
+        f"{rows} applied in {took:.1f} s; distinct {distinct}, processed ids {processed}, "
+        f"duplicates {rows - distinct}"
+    )
+    assert 0 < at_kill < total
+    assert (rows, distinct, processed) == (total, total, total)
+
+
+def test_a_poison_message_is_dead_lettered_while_the_next_ones_are_processed(
+    world: Run, figures: Report
+) -> None:
+    world.billing.start()
+    world.wait_for_consumer()
+    world.orders.start()
+    poison_id = f"poison-{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    brokerkit.publish_raw(
+        world.shop.billing_python,
+        exchange=f"{world.name}.events",
+        routing_key=EVENT,
+        body="this is not JSON",
+        message_id=poison_id,
+        headers={"event-type": EVENT},
+    )
+    create_orders(world.orders.base, 3)
+    wait_until(lambda: world.applied()[0] >= 3)
+
+    dead: list[dict[str, object]] = []
+    dlq = f"{world.queue}.dlq"
+    wait_until(lambda: bool(dead.extend(brokerkit.drain(world.shop.billing_python, dlq)) or dead))
+    took = time.monotonic() - started
+    [message] = dead
+    headers = message["headers"]
+    assert isinstance(headers, dict)
+    figures(
+        f"\npoison message: dead-lettered after {headers['x-failure-attempts']} attempts "
+        f"({took:.1f} s) with reason {headers['x-failure-reason']!r}; the 3 orders after "
+        f"it applied: {world.applied()[0]}"
+    )
+    assert message["message_id"] == poison_id
+    assert message["body"] == "this is not JSON"
+    assert headers["x-failure-attempts"] == 3
+    assert str(headers["x-failure-reason"]).startswith("PoisonMessageError: ")
+    assert headers["x-original-routing-key"] == EVENT
+    assert world.applied() == (3, 3)
+
+
+def test_concurrent_appends_to_one_aggregate_one_wins_the_other_gets_409(
+    world: Run, figures: Report
+) -> None:
+    world.orders.start()
+    [order_id] = create_orders(world.orders.base, 1)
+    item = f"/orders/{order_id}"
+    barrier = threading.Barrier(2)
+
+    with httpx.Client(base_url=world.orders.base, timeout=30) as client:
+
+        def patch(name: str, headers: dict[str, str]) -> int:
+            barrier.wait()
+            return client.patch(item, json={"name": name}, headers=headers).status_code
+
+        # Both expect version 1: exactly one may append version 2.
+        with ThreadPoolExecutor(2) as pool:
+            expected = sorted(pool.map(lambda n: patch(n, {"If-Match": '"1"'}), ["a", "b"]))
+        # No expectation: both load the same version and race for the unique (id, version).
+        racing: list[int] = []
+        for round_ in range(10):
+            with ThreadPoolExecutor(2) as pool:
+                racing += pool.map(patch, [f"a{round_}", f"b{round_}"], [{}, {}])
+        events = client.get(f"{item}/events").json()
+        etag = client.get(item).headers["etag"]
+
+    versions = [event["version"] for event in events]
+    won = racing.count(200)
+    figures(
+        f"\nconcurrent appends: If-Match pair -> {expected}; 10 racing pairs -> "
+        f"{won} appended, {racing.count(409)} got 409; stream versions 1..{versions[-1]}, "
+        f"no gap or duplicate: {versions == list(range(1, len(versions) + 1))}"
+    )
+    assert expected == [200, 409]
+    assert set(racing) <= {200, 409}
+    assert versions == list(range(1, 2 + 1 + won))
+    assert etag == f'"{versions[-1]}"'
+    assert world.sql(world.orders_db, "SELECT count(*) FROM outbox")[0] == str(len(versions))
