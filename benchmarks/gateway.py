@@ -79,7 +79,14 @@ async def httpx_load(url: str, *, seconds: float, connections: int) -> Result:
 def wrk_load(wrk: str, url: str, *, seconds: float, connections: int) -> Result:
     subprocess.run([wrk, "-t1", "-c4", "-d1s", url], check=True, capture_output=True)  # warm-up
     out = subprocess.run(
-        [wrk, "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency", url],
+        [
+            wrk,
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            f"-d{int(seconds)}s",
+            "--latency",
+            url,
+        ],
         check=True,
         capture_output=True,
         text=True,

@@ -79,6 +79,9 @@ def test_gateway_proxies_two_services_and_survives_an_outage(tmp_path: Path) -> 
             assert client.get("/billing/").json()["service"] == "billing"
             request_id = client.get("/billing/", headers={"X-Request-ID": "r-1"})
             assert request_id.headers["x-request-id"] == "r-1"
+            # One Date and one Server: the gateway's own, not the upstream's as well.
+            assert len(request_id.headers.get_list("date")) == 1
+            assert len(request_id.headers.get_list("server")) == 1
             assert client.get("/nowhere/x").status_code == 404
 
             # billing goes away: a connection error (502; its three attempts are three

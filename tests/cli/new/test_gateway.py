@@ -66,3 +66,10 @@ def test_invalid_name_is_a_usage_error(in_tmp: Path) -> None:
     result = invoke("new", "gateway", "Edge_1")
     assert result.exit_code == 2
     assert list(in_tmp.iterdir()) == []
+
+
+def test_defaults_is_accepted_like_for_services(in_tmp: Path) -> None:
+    assert invoke("new", "service", "orders", "--defaults").exit_code == 0
+    result = invoke("new", "gateway", "--defaults")
+    assert result.exit_code == 0, result.output
+    assert "Created gateway gateway" in result.stdout

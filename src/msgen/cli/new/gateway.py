@@ -34,8 +34,16 @@ def new_gateway(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the files that would be written; write none.")
     ] = False,
+    defaults: Annotated[
+        bool,
+        typer.Option(
+            "--defaults",
+            help="Never prompt (the gateway never does; accepted as for `msgen new service`).",
+        ),
+    ] = False,
 ) -> None:
     """Render an API gateway in front of every service of the workspace."""
+    del defaults  # every option has a default and nothing is asked
     from msgen.gateway import NewGatewayOptions
     from msgen.gateway import new_gateway as run
 
