@@ -30,6 +30,8 @@ KEY_FILES = [
 # modules (and their tests); the copies must not drift from the service template's.
 SHARED = [
     "src/{{package_name}}/breaker.py",
+    "src/{{package_name}}/metrics.py",
+    "tests/test_metrics.py.jinja",
     "src/{{package_name}}/http_client.py.jinja",
     "src/{{package_name}}/ratelimit.py",
     "src/{{package_name}}/consul.py",
