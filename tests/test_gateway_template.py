@@ -31,7 +31,7 @@ KEY_FILES = [
 SHARED = [
     "src/{{package_name}}/breaker.py",
     "src/{{package_name}}/metrics.py",
-    "tests/test_metrics.py.jinja",
+    "tests/{% if metrics %}test_metrics.py{% endif %}.jinja",
     "src/{{package_name}}/http_client.py.jinja",
     "src/{{package_name}}/ratelimit.py",
     "src/{{package_name}}/consul.py",

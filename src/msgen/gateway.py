@@ -72,6 +72,7 @@ def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
         "port": placement.port,
         "discovery": options.discovery,
         "upstreams": upstreams,
+        "metrics": True,
         "msgen_version": __version__,
     }
     result = render_template(
@@ -90,6 +91,7 @@ def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
             template_version=__version__,
             discovery=options.discovery,
             upstreams=list(upstreams),
+            features=["metrics"],
         )
         record(workspace, name, entry, result=result)
     return NewGatewayResult(

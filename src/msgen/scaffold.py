@@ -33,6 +33,7 @@ __all__ = [
     "new_service",
     "place",
     "record",
+    "service_features",
     "template_data",
     "upstream_urls",
     "workspace_for",
@@ -56,6 +57,8 @@ class NewServiceOptions:
     """None: rabbitmq when the service has a database, else none."""
     consumes: tuple[str, ...] = ()
     event_sourcing: bool = False
+    tracing: bool = True
+    metrics: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,6 +90,8 @@ TEMPLATE_DEFAULTS: dict[str, object] = {
     "system_name": "system",
     "discovery": "static",
     "upstreams": {},
+    "tracing": True,
+    "metrics": True,
 }
 
 
@@ -105,6 +110,16 @@ def template_data(
         **features,
         "msgen_version": __version__,
     }
+
+
+def service_features(options: NewServiceOptions) -> list[str]:
+    """The ``features`` recorded in the workspace (compose and k8s wire tracing and metrics)."""
+    wanted = {
+        "event-sourcing": options.event_sourcing,
+        "tracing": options.tracing,
+        "metrics": options.metrics,
+    }
+    return [feature for feature, on in wanted.items() if on]
 
 
 def upstream_urls(
@@ -219,6 +234,8 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             broker=broker,
             consumes=list(consumes),
             event_sourcing=options.event_sourcing,
+            tracing=options.tracing,
+            metrics=options.metrics,
             system_name=workspace.model.name,
         ),
         target=placement.target,
@@ -238,7 +255,7 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             broker=broker,
             publishes=published_events(names) if broker != "none" else [],
             consumes=list(consumes),
-            features=["event-sourcing"] if options.event_sourcing else [],
+            features=service_features(options),
         )
         record(workspace, names.service, entry, result=result)
     return NewServiceResult(

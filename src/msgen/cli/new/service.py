@@ -64,6 +64,22 @@ def new_service(
             "table becomes its read model (CQRS).",
         ),
     ] = False,
+    tracing: Annotated[
+        bool,
+        typer.Option(
+            "--tracing/--no-tracing",
+            help="OpenTelemetry traces over HTTP and RabbitMQ, exported with OTLP (OTEL_* "
+            "variables).",
+        ),
+    ] = True,
+    metrics: Annotated[
+        bool,
+        typer.Option(
+            "--metrics/--no-metrics",
+            help="Prometheus metrics at GET /metrics (requests per route, pool, outbox, "
+            "consumer, breakers).",
+        ),
+    ] = True,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Directory to render into (default: ./NAME)."),
@@ -118,6 +134,8 @@ def new_service(
         broker=broker,
         consumes=tuple(consumes or ()),
         event_sourcing=event_sourcing,
+        tracing=tracing,
+        metrics=metrics,
         output=output,
         force=force,
         dry_run=dry_run,
