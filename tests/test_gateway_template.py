@@ -47,6 +47,7 @@ SHARED = [
     "tests/test_ratelimit.py.jinja",
     "tests/test_registration.py.jinja",
     "tests/test_discovery.py.jinja",
+    "tests/test_logging.py.jinja",
 ]
 
 
