@@ -41,6 +41,7 @@ services:
     port: 8002
     db: sqlite
     broker: rabbitmq
+    features: [metrics]
     consumes: [orders.order_created]
     upstreams: [orders]
   gateway:

@@ -109,7 +109,7 @@ def test_compose_wires_each_service_to_what_it_uses(workspace: Workspace) -> Non
     assert orders["environment"]["DATABASE_URL"].startswith("postgresql+asyncpg://orders:${")
     assert orders["environment"]["DATABASE_URL"].endswith("@orders-db:5432/orders")
     assert orders["environment"]["CONSUL_HTTP_ADDR"] == "http://consul:8500"
-    assert orders["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4317"
+    assert orders["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318"
     assert set(orders["depends_on"]) == {"orders-db", "rabbitmq", "consul", "jaeger"}
     assert services["orders-db"]["image"] == IMAGES["postgres"]
     assert "billing-db" not in services

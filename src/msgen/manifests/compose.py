@@ -232,7 +232,7 @@ def _service_container(
             env["CONSUL_HTTP_ADDR"] = _external("CONSUL_HTTP_ADDR", "consul")
     if "tracing" in svc.features:
         if selection.has("jaeger"):
-            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://jaeger:4317"
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://jaeger:4318"
             depends.append("jaeger")
         else:
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = _external("OTEL_EXPORTER_OTLP_ENDPOINT", "jaeger")

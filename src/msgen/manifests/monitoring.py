@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from msgen.manifests.common import GeneratedFile, json_file, yaml_file
-from msgen.workspace import Workspace
+from msgen.workspace import ServiceEntry, Workspace
 
 __all__ = [
     "DASHBOARD_METRICS",
@@ -19,9 +19,11 @@ __all__ = [
     "GRAFANA_PROVISIONING_DIR",
     "MONITORING_DIR",
     "PROMETHEUS_FILE",
+    "exposes_metrics",
     "grafana_files",
     "prometheus_config",
     "prometheus_file",
+    "scraped_services",
     "service_dashboard",
 ]
 
@@ -32,14 +34,48 @@ GRAFANA_DASHBOARDS_DIR = "deploy/monitoring/grafana/dashboards"
 GRAFANA_DASHBOARDS_MOUNT = "/var/lib/grafana/dashboards"
 DATASOURCE_UID = "prometheus"
 
-# The metrics each service exports on /metrics that the dashboards chart.
+# What a generated service exports on /metrics (templates/service/.../metrics.py and
+# messaging.py); the dashboards query nothing else, and a test checks these names against a
+# running service.
 REQUESTS = "http_requests_total"
 DURATION = "http_request_duration_seconds"
-DASHBOARD_METRICS = (REQUESTS, f"{DURATION}_bucket")
+IN_PROGRESS = "http_requests_in_progress"
+BREAKER_STATE = "circuit_breaker_state"
+DB_POOL_IN_USE = "db_pool_connections_in_use"
+OUTBOX_PENDING = "outbox_pending_messages"
+OUTBOX_LAG = "outbox_relay_lag_seconds"
+CONSUMED = "messages_consumed_total"
+FAILED = "messages_failed_total"
+DEAD_LETTERED = "messages_dead_lettered_total"
+DASHBOARD_METRICS = (
+    REQUESTS,
+    f"{DURATION}_bucket",
+    IN_PROGRESS,
+    BREAKER_STATE,
+    DB_POOL_IN_USE,
+    OUTBOX_PENDING,
+    OUTBOX_LAG,
+    CONSUMED,
+    FAILED,
+    DEAD_LETTERED,
+)
+QUANTILES = (0.5, 0.95, 0.99)
+_PANEL_WIDTH = 8
+_PANEL_HEIGHT = 8
+
+
+def exposes_metrics(svc: ServiceEntry) -> bool:
+    """Whether the service serves ``/metrics`` (rendered with metrics on; gateways always)."""
+    return svc.kind == "gateway" or "metrics" in svc.features
+
+
+def scraped_services(workspace: Workspace) -> list[str]:
+    """The services Prometheus scrapes and Grafana has a dashboard for."""
+    return [name for name, svc in workspace.services.items() if exposes_metrics(svc)]
 
 
 def prometheus_config(workspace: Workspace) -> dict[str, Any]:
-    """One scrape job per service, addressed by its compose service name and port."""
+    """One scrape job per service with metrics, addressed by its compose name and port."""
     return {
         "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
         "scrape_configs": [
@@ -47,10 +83,13 @@ def prometheus_config(workspace: Workspace) -> dict[str, Any]:
                 "job_name": name,
                 "metrics_path": "/metrics",
                 "static_configs": [
-                    {"targets": [f"{name}:{svc.port}"], "labels": {"system": workspace.name}}
+                    {
+                        "targets": [f"{name}:{workspace.services[name].port}"],
+                        "labels": {"system": workspace.name},
+                    }
                 ],
             }
-            for name, svc in workspace.services.items()
+            for name in scraped_services(workspace)
         ],
     }
 
@@ -60,27 +99,109 @@ def prometheus_file(workspace: Workspace, *, regenerate: str) -> GeneratedFile:
     return yaml_file(PROMETHEUS_FILE, [prometheus_config(workspace)], regenerate=regenerate)
 
 
-def _panel(panel_id: int, title: str, expr: str, unit: str, x: int) -> dict[str, Any]:
+def _panel(panel_id: int, title: str, targets: list[tuple[str, str]], unit: str) -> dict[str, Any]:
+    """A time series panel; ``targets`` are (legend, PromQL) pairs. Placed by ``_grid``."""
+    datasource = {"type": "prometheus", "uid": DATASOURCE_UID}
     return {
         "id": panel_id,
         "type": "timeseries",
         "title": title,
-        "datasource": {"type": "prometheus", "uid": DATASOURCE_UID},
-        "gridPos": {"h": 8, "w": 8, "x": x, "y": 0},
+        "datasource": datasource,
+        "gridPos": {"h": _PANEL_HEIGHT, "w": _PANEL_WIDTH, "x": 0, "y": 0},
         "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
         "targets": [
             {
-                "refId": "A",
+                "refId": chr(ord("A") + index),
                 "expr": expr,
-                "datasource": {"type": "prometheus", "uid": DATASOURCE_UID},
+                "legendFormat": legend,
+                "datasource": datasource,
             }
+            for index, (legend, expr) in enumerate(targets)
         ],
     }
 
 
+def _panels(svc: ServiceEntry, job: str) -> list[dict[str, Any]]:
+    rate = f"rate({REQUESTS}{{{job}}}[5m])"
+    buckets = f"sum by (le) (rate({DURATION}_bucket{{{job}}}[5m]))"
+    panels = [
+        _panel(
+            1, "Requests per second by route", [("{{route}}", f"sum by (route) ({rate})")], "reqps"
+        ),
+        _panel(
+            2,
+            "Error ratio (5xx)",
+            [
+                (
+                    "5xx",
+                    f'sum(rate({REQUESTS}{{{job},status="5xx"}}[5m])) / sum({rate})',
+                )
+            ],
+            "percentunit",
+        ),
+        _panel(
+            3,
+            "Latency p50 / p95 / p99",
+            [(f"p{round(q * 100)}", f"histogram_quantile({q}, {buckets})") for q in QUANTILES],
+            "s",
+        ),
+        _panel(4, "Requests in flight", [("in flight", f"sum({IN_PROGRESS}{{{job}}})")], "short"),
+    ]
+    if svc.kind != "gateway" and svc.db != "none":
+        panels.append(
+            _panel(
+                5,
+                "Database connections in use",
+                [("in use", f"{DB_POOL_IN_USE}{{{job}}}")],
+                "short",
+            )
+        )
+    if svc.broker != "none":
+        panels.append(
+            _panel(
+                6,
+                "Outbox: relay lag and pending events",
+                [
+                    ("lag (s)", f"{OUTBOX_LAG}{{{job}}}"),
+                    ("pending", f"{OUTBOX_PENDING}{{{job}}}"),
+                ],
+                "short",
+            )
+        )
+    if svc.consumes:
+        panels.append(
+            _panel(
+                7,
+                "Messages per second",
+                [
+                    (label, f"sum(rate({metric}{{{job}}}[5m]))")
+                    for label, metric in (
+                        ("consumed", CONSUMED),
+                        ("failed attempts", FAILED),
+                        ("dead-lettered", DEAD_LETTERED),
+                    )
+                ],
+                "short",
+            )
+        )
+    if svc.upstreams:
+        panels.append(
+            _panel(
+                8,
+                "Circuit breakers (0 closed, 1 half-open, 2 open)",
+                [("{{upstream}}", f"max by (upstream) ({BREAKER_STATE}{{{job}}})")],
+                "short",
+            )
+        )
+    per_row = 24 // _PANEL_WIDTH
+    for index, panel in enumerate(panels):
+        panel["gridPos"]["x"] = (index % per_row) * _PANEL_WIDTH
+        panel["gridPos"]["y"] = (index // per_row) * _PANEL_HEIGHT
+    return panels
+
+
 def service_dashboard(workspace: Workspace, name: str) -> dict[str, Any]:
-    """Request rate, error ratio and p95 latency of one service."""
-    job = f'job="{name}"'
+    """Rate, errors, latency quantiles and the service's own gauges, for one service."""
     return {
         "uid": f"msgen-{name}"[:40],
         "title": f"{workspace.name} / {name}",
@@ -90,24 +211,7 @@ def service_dashboard(workspace: Workspace, name: str) -> dict[str, Any]:
         "version": 1,
         "refresh": "30s",
         "time": {"from": "now-1h", "to": "now"},
-        "panels": [
-            _panel(1, "Requests per second", f"sum(rate({REQUESTS}{{{job}}}[5m]))", "reqps", 0),
-            _panel(
-                2,
-                "Error ratio (5xx)",
-                f'sum(rate({REQUESTS}{{{job},status=~"5.."}}[5m]))'
-                f" / sum(rate({REQUESTS}{{{job}}}[5m]))",
-                "percentunit",
-                8,
-            ),
-            _panel(
-                3,
-                "Latency p95",
-                f"histogram_quantile(0.95, sum by (le) (rate({DURATION}_bucket{{{job}}}[5m])))",
-                "s",
-                16,
-            ),
-        ],
+        "panels": _panels(workspace.services[name], f'job="{name}"'),
     }
 
 
@@ -156,6 +260,6 @@ def grafana_files(workspace: Workspace, *, regenerate: str) -> list[GeneratedFil
             service_dashboard(workspace, name),
             regenerate=regenerate,
         )
-        for name in workspace.services
+        for name in scraped_services(workspace)
     ]
     return files
