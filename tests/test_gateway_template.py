@@ -30,7 +30,7 @@ KEY_FILES = [
 # modules (and their tests); the copies must not drift from the service template's.
 SHARED = [
     "src/{{package_name}}/breaker.py",
-    "src/{{package_name}}/metrics.py",
+    "src/{{package_name}}/{% if metrics %}metrics.py{% endif %}",
     "tests/{% if metrics %}test_metrics.py{% endif %}.jinja",
     "src/{{package_name}}/http_client.py.jinja",
     "src/{{package_name}}/ratelimit.py",

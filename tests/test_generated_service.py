@@ -51,6 +51,26 @@ MATRIX = [
         {"name": "shipping", "db": "sqlite", "discovery": "dns", "upstreams": ("orders",)},
         id="discovery-dns-with-upstream",
     ),
+    pytest.param(
+        {
+            "name": "billing",
+            "db": "postgres",
+            "consumes": ("orders.order_created",),
+            "tracing": False,
+            "metrics": False,
+        },
+        id="no-tracing-no-metrics",
+    ),
+    pytest.param({"name": "orders", "db": "sqlite", "tracing": False}, id="metrics-only"),
+    pytest.param(
+        {
+            "name": "billing",
+            "db": "sqlite",
+            "consumes": ("orders.order_created",),
+            "metrics": False,
+        },
+        id="tracing-only",
+    ),
 ]
 
 
