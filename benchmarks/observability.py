@@ -7,6 +7,7 @@ from ``uvicorn[standard]``, no access log, LOG_LEVEL=WARNING):
 
 - ``off``: the service rendered without tracing and metrics;
 - ``on``: the service rendered with them, sampling 100% of requests;
+- ``on-no-sql``: the same without the SQLAlchemy instrumentation (what SQL spans cost);
 - ``common``: the ``off`` service with the stack other generators ship:
   prometheus-fastapi-instrumentator and OpenTelemetry's FastAPIInstrumentor with its
   defaults, also sampling 100%.
@@ -14,7 +15,8 @@ from ``uvicorn[standard]``, no access log, LOG_LEVEL=WARNING):
 Spans go to a batch processor with an exporter that drops them, for ``on`` and ``common``
 alike, so the figures are the instrumentation's cost, not a collector's. wrk drives
 ``GET /health/live`` and ``GET /orders/{order_id}`` (an existing order) for each app;
-the output is absolute requests/s and each instrumented app's ratio to ``off``.
+the output is absolute requests/s and each instrumented app's ratio to ``off``. The common
+stack has no SQL spans; compare it with ``on-no-sql`` for like with like.
 
     python benchmarks/observability.py [--seconds 10] [--connections 50] [--runs 1]
 """
@@ -58,6 +60,17 @@ from bench_drop import processor
 from orders.app import create_app
 
 app = create_app()
+app.state.tracer_provider.add_span_processor(processor())
+"""
+
+# The same, without the SQLAlchemy instrumentation: what the SQL spans cost.
+ON_NO_SQL_APP = """
+import orders.app
+
+from bench_drop import processor
+
+orders.app.instrument_engine = lambda engine, provider: None
+app = orders.app.create_app()
 app.state.tracer_provider.add_span_processor(processor())
 """
 
@@ -152,10 +165,12 @@ def main() -> None:
         for service in (on, off):
             (service / "bench_drop.py").write_text(DROP_EXPORTER)
         (on / "bench_on.py").write_text(ON_APP)
+        (on / "bench_on_no_sql.py").write_text(ON_NO_SQL_APP)
         (off / "bench_common.py").write_text(COMMON_APP)
         apps = {
             "off": (off, off_python, "orders.main"),
             "on": (on, on_python, "bench_on"),
+            "on-no-sql": (on, on_python, "bench_on_no_sql"),
             "common": (off, off_python, "bench_common"),
         }
         results: dict[str, dict[str, float]] = {}
@@ -183,17 +198,18 @@ def main() -> None:
                         for _ in range(args.runs)
                     )
     print()
+    labels = [label for label in results if label != "off"]
     print(
-        f"{'':24}{'off req/s':>11}{'on req/s':>11}{'on/off':>8}"
-        f"{'common req/s':>14}{'common/off':>12}"
+        f"{'':24}{'off req/s':>11}"
+        + "".join(f"{label + ' req/s':>18}{'ratio':>7}" for label in labels)
     )
     for endpoint in results["off"]:
         base_rps = results["off"][endpoint]
-        on_rps, common_rps = results["on"][endpoint], results["common"][endpoint]
-        print(
-            f"{endpoint:24}{base_rps:11.0f}{on_rps:11.0f}{on_rps / base_rps:8.2f}"
-            f"{common_rps:14.0f}{common_rps / base_rps:12.2f}"
-        )
+        row = f"{endpoint:24}{base_rps:11.0f}"
+        for label in labels:
+            rps = results[label][endpoint]
+            row += f"{rps:18.0f}{rps / base_rps:7.2f}"
+        print(row)
 
 
 if __name__ == "__main__":
