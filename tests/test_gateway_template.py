@@ -48,6 +48,7 @@ SHARED = [
     "tests/test_registration.py.jinja",
     "tests/test_discovery.py.jinja",
     "tests/test_logging.py.jinja",
+    "src/{{package_name}}/{% if tracing %}telemetry.py{% endif %}.jinja",
 ]
 
 

@@ -72,6 +72,7 @@ def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
         "port": placement.port,
         "discovery": options.discovery,
         "upstreams": upstreams,
+        "tracing": True,
         "metrics": True,
         "msgen_version": __version__,
     }
@@ -91,7 +92,7 @@ def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
             template_version=__version__,
             discovery=options.discovery,
             upstreams=list(upstreams),
-            features=["metrics"],
+            features=["tracing", "metrics"],
         )
         record(workspace, name, entry, result=result)
     return NewGatewayResult(
