@@ -112,8 +112,11 @@ def configure_logging(
     root.setLevel(level)
     for name in UVICORN_LOGGERS:
         logger = logging.getLogger(name)
-        logger.handlers.clear()
-        logger.propagate = True
+        # uvicorn's own handlers give way to the root one; a logger uvicorn switched off
+        # (--no-access-log: no handlers, no propagation) stays off.
+        if logger.handlers:
+            logger.handlers.clear()
+            logger.propagate = True
 
 
 class RequestIdMiddleware:
