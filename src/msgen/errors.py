@@ -22,6 +22,9 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     ├── DevRunError                 a local service could not be prepared or started
     ├── OutputError                 a generated file could not be written
     ├── GraphvizMissingError        `dot` is needed for SVG/PNG graphs
+    ├── ContractError               a service's event contracts could not be written
+    │   ├── ContractFileMissingError    a service has no contracts/events.json
+    │   └── ContractFileInvalidError    contracts/events.json is unreadable or malformed
     ├── DockerError
     │   ├── DockerUnavailableError  the Docker engine is not reachable
     │   └── ComposeNotFoundError    neither `docker compose` nor `docker-compose` is installed
@@ -33,6 +36,9 @@ from __future__ import annotations
 __all__ = [
     "ComposeNotFoundError",
     "ConsulError",
+    "ContractError",
+    "ContractFileInvalidError",
+    "ContractFileMissingError",
     "DevRunError",
     "DockerError",
     "DockerUnavailableError",
@@ -180,6 +186,24 @@ class GraphvizMissingError(MsgenError):
     """Graphviz's ``dot`` is needed for SVG and PNG output and is not installed."""
 
     code = "graphviz-missing"
+
+
+class ContractError(MsgenError):
+    """A service's event contracts (``contracts/events.json``) cannot be written or used."""
+
+    code = "contract"
+
+
+class ContractFileMissingError(ContractError):
+    """A service with events has no ``contracts/events.json``."""
+
+    code = "contract-missing"
+
+
+class ContractFileInvalidError(ContractError):
+    """``contracts/events.json`` cannot be read, is not JSON, or has the wrong shape."""
+
+    code = "contract-invalid"
 
 
 class ConsulError(MsgenError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,12 +63,15 @@ def render_template(
     target: Path,
     force: bool = False,
     dry_run: bool = False,
+    finish: Callable[[Path], None] | None = None,
 ) -> RenderResult:
     """Render ``templates/<template>`` with ``data`` into ``target``.
 
     An existing non-empty ``target`` is refused unless ``force``; then the rendered files
     replace their namesakes (each with an atomic rename) and other files are kept.
     ``dry_run`` renders into a scratch directory and reports the files, writing nothing.
+    ``finish`` completes the rendered tree (in the scratch directory) before it is moved into
+    place, so a failing step leaves nothing behind either.
     """
     source = templates_dir() / template
     if not (source / "copier.yml").is_file():
@@ -86,10 +89,14 @@ def render_template(
         with tempfile.TemporaryDirectory(prefix="msgen-dry-run-") as scratch:
             out = Path(scratch) / target.name
             _copy(source, out, data)
+            if finish is not None:
+                finish(out)
             return RenderResult(target=target, files=_tree(out), created=not existed)
     try:
         with _staging(target) as out:
             _copy(source, out, data)
+            if finish is not None:
+                finish(out)
             files = _tree(out)
             _install(out, target, files)
     except OSError as exc:

@@ -7,9 +7,11 @@ be saved is removed again, so ``msgen.yaml`` and the file tree never disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from msgen.__about__ import __version__
+from msgen.contracts import write_contract_file
 from msgen.errors import DuplicateServiceError, TargetExistsError, UnknownServiceError
 from msgen.messaging import check_broker, published_events, validate_event_names
 from msgen.naming import ServiceNames, check_port, derive_names, next_free_port
@@ -224,6 +226,7 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
         target=placement.target,
         force=options.force,
         dry_run=options.dry_run,
+        finish=partial(write_contract_file, package=names.package) if broker != "none" else None,
     )
     if not options.dry_run:
         entry = ServiceEntry(
