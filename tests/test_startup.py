@@ -49,6 +49,7 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
         ["init", "--help"],
         ["check", "--help"],
         ["check", "health", "--help"],
+        ["check", "contracts", "--help"],
         ["graph", "--help"],
         ["dev", "--help"],
         ["dev", "up", "--help"],

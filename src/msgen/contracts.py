@@ -19,7 +19,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -67,8 +67,6 @@ class EventCheck:
     publishers: tuple[str, ...]
     verdict: Verdict
     problems: tuple[Problem, ...] = ()
-    sources: tuple[str, ...] = ()
-    """The publisher each problem is about (parallel to ``problems``; empty when none)."""
 
     @property
     def ok(self) -> bool:
@@ -78,8 +76,8 @@ class EventCheck:
         """One line per problem, naming the publisher when there are several."""
         named = len(self.publishers) > 1
         return [
-            f"{source}: {problem}" if named and source else str(problem)
-            for problem, source in zip(self.problems, self.sources or [""] * len(self.problems))
+            f"{problem.publisher}: {problem}" if named and problem.publisher else str(problem)
+            for problem in self.problems
         ]
 
     def as_dict(self) -> dict[str, Any]:
@@ -88,12 +86,7 @@ class EventCheck:
             "event": self.event,
             "publishers": list(self.publishers),
             "verdict": self.verdict,
-            "problems": [
-                {**problem.as_dict(), "publisher": source or None}
-                for problem, source in zip(
-                    self.problems, self.sources or [""] * len(self.problems)
-                )
-            ],
+            "problems": [problem.as_dict() for problem in self.problems],
         }
 
 
@@ -130,8 +123,14 @@ class ContractReport:
         }
 
 
-def check_contracts(contracts: Iterable[ServiceContract]) -> ContractReport:
-    """Compare every consumed event with each service that publishes it."""
+def check_contracts(
+    contracts: Iterable[ServiceContract], *, services: Collection[str] = ()
+) -> ContractReport:
+    """Compare every consumed event with each service that publishes it.
+
+    ``services`` limits the report to their checks as consumers and warnings as publishers;
+    the comparison always sees every contract.
+    """
     by_name = {contract.service: contract for contract in contracts}
     publishers: dict[str, list[str]] = {}
     for name, contract in sorted(by_name.items()):
@@ -149,6 +148,9 @@ def check_contracts(contracts: Iterable[ServiceContract]) -> ContractReport:
         if event not in consumed
         for publisher in names
     ]
+    if services:
+        checks = [check for check in checks if check.consumer in services]
+        warnings = [warning for warning in warnings if warning.publisher in services]
     return ContractReport(tuple(checks), tuple(warnings))
 
 
@@ -175,19 +177,19 @@ def _check_event(
         message = f"{consumer} has no model of it in {CONTRACT_FILE.as_posix()}"
         problem = Problem("no-model", "", message)
         return EventCheck(consumer, event, tuple(publishers), "incompatible", (problem,))
-    problems: list[Problem] = []
-    sources: list[str] = []
-    for publisher in publishers:
-        found = compare_schemas(contracts[publisher].publishes[event], schema)
-        problems.extend(found)
-        sources.extend([publisher] * len(found))
+    problems = [
+        replace(problem, publisher=publisher)
+        for publisher in publishers
+        for problem in compare_schemas(contracts[publisher].publishes[event], schema)
+    ]
     verdict: Verdict = "incompatible" if problems else "compatible"
-    return EventCheck(consumer, event, tuple(publishers), verdict, tuple(problems), tuple(sources))
+    return EventCheck(consumer, event, tuple(publishers), verdict, tuple(problems))
 
 
 def load_contract(service: str, path: Path, *, package: str | None = None) -> ServiceContract:
     """Read one service's ``contracts/events.json``; one-line errors when it is unusable."""
-    regenerate = f"run `python -m {package or service.replace('-', '_')}.contracts` in {path.parent.parent}"
+    module = f"{package or service.replace('-', '_')}.contracts"
+    regenerate = f"run `python -m {module}` in {path.parent.parent}"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -226,17 +228,12 @@ def load_contract(service: str, path: Path, *, package: str | None = None) -> Se
     )
 
 
-def load_contracts(
-    workspace: WorkspaceFile, services: Iterable[str] = ()
-) -> list[ServiceContract]:
-    """The contracts of every service with events (or of ``services``), sorted by name."""
-    wanted = list(services)
-    workspace.model.require(wanted)
+def load_contracts(workspace: WorkspaceFile) -> list[ServiceContract]:
+    """The contracts of every service with events, sorted by name."""
     result: list[ServiceContract] = []
     for name, entry in sorted(workspace.model.services.items()):
-        if wanted and name not in wanted:
-            continue
-        if entry.kind != "service" or not (entry.broker != "none" or entry.publishes or entry.consumes):
+        has_events = entry.broker != "none" or entry.publishes or entry.consumes
+        if entry.kind != "service" or not has_events:
             continue
         contract = load_contract(name, workspace.service_dir(name) / CONTRACT_FILE)
         result.append(

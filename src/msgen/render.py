@@ -63,7 +63,7 @@ def render_template(
     target: Path,
     force: bool = False,
     dry_run: bool = False,
-    finish: Callable[[Path], None] | None = None,
+    finish: Callable[[Path], object] | None = None,
 ) -> RenderResult:
     """Render ``templates/<template>`` with ``data`` into ``target``.
 

@@ -43,9 +43,16 @@ class Problem:
     path: str
     """Where in the payload: ``status``, ``lines[].sku``; empty for the whole event."""
     message: str
+    publisher: str | None = None
+    """The publisher it is about, when the report names one."""
 
-    def as_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "path": self.path, "message": self.message}
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "kind": self.kind,
+            "path": self.path,
+            "message": self.message,
+            "publisher": self.publisher,
+        }
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
@@ -62,20 +69,18 @@ def compare_schemas(published: Schema, consumed: Schema) -> list[Problem]:
     return problems
 
 
+_PY_TYPES: tuple[tuple[type, str], ...] = (
+    (type(None), "null"),
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+)
+
+
 def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
+    return next((name for cls, name in _PY_TYPES if isinstance(value, cls)), "object")
 
 
 def _kind(schema: Schema) -> str | None:
@@ -150,9 +155,8 @@ class _Comparer:
             candidates = [c for c in accepted if _accepts(_kind(c), kind)]
             if kind is None:
                 expected = " or ".join(sorted({str(_kind(c)) for c in accepted}))
-                out.append(
-                    Problem("type", path, f"publisher does not fix the type; consumer expects {expected}")
-                )
+                message = f"publisher does not fix the type; consumer expects {expected}"
+                out.append(Problem("type", path, message))
                 continue
             if not candidates:
                 expected = " or ".join(sorted({str(_kind(c)) for c in accepted}))
@@ -183,21 +187,15 @@ class _Comparer:
         allowed = _values(consumed)
         if allowed is not None:
             if sent is None:
-                out.append(
-                    Problem(
-                        "enum", path, f"publisher may send any {kind}, consumer accepts only {_show(allowed)}"
-                    )
-                )
+                message = f"publisher may send any {kind}, consumer accepts only {_show(allowed)}"
+                out.append(Problem("enum", path, message))
             else:
                 unknown = [value for value in sent if value not in allowed]
                 if unknown:
-                    out.append(
-                        Problem(
-                            "enum",
-                            path,
-                            f"publisher may send {_show(unknown)}, consumer accepts {_show(allowed)}",
-                        )
+                    message = (
+                        f"publisher may send {_show(unknown)}, consumer accepts {_show(allowed)}"
                     )
+                    out.append(Problem("enum", path, message))
             return
         if sent is not None:
             return  # fixed values: format and bounds say nothing more about them
@@ -220,7 +218,8 @@ class _Comparer:
         if wanted and published.get("format") != wanted:
             got = published.get("format")
             sent = f"format {got}" if got else "no particular format"
-            out.append(Problem("format", path, f"consumer expects format {wanted}, publisher sends {sent}"))
+            message = f"consumer expects format {wanted}, publisher sends {sent}"
+            out.append(Problem("format", path, message))
         for key in (*_LOWER_BOUNDS, *_UPPER_BOUNDS):
             if key not in consumed:
                 continue
@@ -228,9 +227,8 @@ class _Comparer:
             lower = key in _LOWER_BOUNDS
             if actual is None or (actual < limit if lower else actual > limit):
                 sent = "none" if actual is None else actual
-                out.append(
-                    Problem("constraint", path, f"consumer requires {key} {limit}, publisher's is {sent}")
-                )
+                message = f"consumer requires {key} {limit}, publisher's is {sent}"
+                out.append(Problem("constraint", path, message))
         if "pattern" in consumed and published.get("pattern") != consumed["pattern"]:
             out.append(
                 Problem("constraint", path, f"consumer requires pattern {consumed['pattern']!r}")
@@ -244,17 +242,11 @@ class _Comparer:
         declared: Mapping[str, Any] = consumed.get("properties", {})
         for name in consumed.get("required", []):
             if name not in sent:
-                out.append(
-                    Problem(
-                        "missing-field", _join(path, name), "consumer requires it; publisher does not send it"
-                    )
-                )
+                message = "consumer requires it; publisher does not send it"
+                out.append(Problem("missing-field", _join(path, name), message))
             elif name not in always:
-                out.append(
-                    Problem(
-                        "missing-field", _join(path, name), "consumer requires it; publisher may leave it out"
-                    )
-                )
+                message = "consumer requires it; publisher may leave it out"
+                out.append(Problem("missing-field", _join(path, name), message))
         extra = consumed.get("additionalProperties", True)
         for name in sorted(sent):
             if name in declared:
@@ -266,9 +258,8 @@ class _Comparer:
                     depth=depth + 1,
                 )
             elif extra is False:
-                out.append(
-                    Problem("extra-field", _join(path, name), "publisher sends it; consumer forbids unknown fields")
-                )
+                message = "publisher sends it; consumer forbids unknown fields"
+                out.append(Problem("extra-field", _join(path, name), message))
             elif isinstance(extra, Mapping):
                 self.compare(
                     self._schema(sent[name]), extra, _join(path, name), out, depth=depth + 1
@@ -276,9 +267,8 @@ class _Comparer:
         more = published.get("additionalProperties")
         if more is True or isinstance(more, Mapping):
             if extra is False:
-                out.append(
-                    Problem("extra-field", _join(path, "*"), "publisher may send any field; consumer forbids unknown fields")
-                )
+                message = "publisher may send any field; consumer forbids unknown fields"
+                out.append(Problem("extra-field", _join(path, "*"), message))
             elif isinstance(extra, Mapping):
                 self.compare(
                     {} if more is True else more, extra, _join(path, "*"), out, depth=depth + 1
@@ -312,8 +302,8 @@ class _Comparer:
         if not ref.startswith("#"):
             return {}  # remote references are not followed: treated as "anything"
         node: Any = self._roots[side]
-        for part in ref.lstrip("#").strip("/").split("/") if ref != "#" else []:
-            part = part.replace("~1", "/").replace("~0", "~")
+        for raw in ref.lstrip("#").strip("/").split("/") if ref != "#" else []:
+            part = raw.replace("~1", "/").replace("~0", "~")
             node = node.get(part, {}) if isinstance(node, Mapping) else {}
         return self._schema(node)
 
