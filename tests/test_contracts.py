@@ -1,4 +1,4 @@
-"""The contract check over hand-built JSON Schemas: each incompatibility and each compatible change."""
+"""The contract check over hand-built JSON Schemas: each incompatibility, each compatible change."""
 
 from __future__ import annotations
 
