@@ -1,8 +1,9 @@
 """Do the services still agree on their events? ``msgen check contracts``.
 
 Every generated service with a broker describes the events it publishes and consumes as
-JSON Schema in ``contracts/events.json`` (written by ``python -m <package>.contracts`` from
-its pydantic models, kept current by its own tests). :func:`load_contracts` reads those
+JSON Schema in ``contracts/events.json`` (written, with an AsyncAPI 3.0 ``asyncapi.json``
+beside it, by ``python -m <package>.contracts`` from its pydantic models in ``events.py``,
+and kept current by its own tests). :func:`load_contracts` reads those
 files through the workspace, without running anything; :func:`check_contracts` pairs each
 consumed event with its publishers and compares the schemas (:mod:`msgen.schema_compat`).
 
