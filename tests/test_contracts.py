@@ -317,3 +317,13 @@ def test_load_contract_names_a_missing_file(tmp_path: Path) -> None:
     assert caught.value.message.startswith("order-items has no contracts/events.json")
     assert caught.value.hint is not None
     assert "python -m order_items.contracts" in caught.value.hint
+
+
+def test_write_contract_file_names_the_failure(tmp_path: Path) -> None:
+    from msgen.contracts import write_contract_file
+    from msgen.errors import ContractError
+
+    with pytest.raises(ContractError) as caught:
+        write_contract_file(tmp_path, package="nosuch")
+    assert caught.value.message.startswith("could not write contracts/events.json: ")
+    assert "nosuch" in caught.value.message
