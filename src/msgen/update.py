@@ -34,6 +34,7 @@ from typing import Any, Literal
 from msgen.errors import DirtyServiceError, TemplateBaseMissingError, UpdateError
 from msgen.template_versions import (
     extract_template,
+    store_template,
     stored_template,
     template_source,
     template_version,
@@ -46,7 +47,9 @@ __all__ = [
     "FileChange",
     "ServiceUpdate",
     "read_answers",
+    "template_of",
     "update_service",
+    "update_services",
 ]
 
 ANSWERS_FILE = ".copier-answers.yml"
@@ -142,7 +145,8 @@ def check_clean(name: str, target: Path, *, force: bool) -> bool:
     changes = git_changes(target)
     if changes and not force:
         raise DirtyServiceError(
-            f"{name} has uncommitted changes ({len(changes)} files) in {target}",
+            f"{name} has uncommitted changes ({len(changes)} "
+            f"{'file' if len(changes) == 1 else 'files'}) in {target}",
             hint="commit or stash them first, so the update can be reviewed and undone; "
             "or pass --force",
         )
@@ -309,6 +313,42 @@ def _base_template(
     return base
 
 
+def template_of(workspace: WorkspaceFile, name: str) -> str:
+    """The template a workspace entry is rendered from."""
+    return "gateway" if workspace.model.services[name].kind == "gateway" else "service"
+
+
+def update_services(
+    workspace: WorkspaceFile,
+    names: tuple[str, ...] = (),
+    *,
+    conflict: Conflict = "inline",
+    dry_run: bool = False,
+    force: bool = False,
+    report: Reporter | None = None,
+) -> list[ServiceUpdate]:
+    """Update ``names`` (every service and gateway when empty) and record their versions.
+
+    Every service is checked for uncommitted changes before any is touched. The workspace is
+    saved after each service, so an interruption leaves it true to the files.
+    """
+    workspace.model.require(names)
+    selected = names or tuple(workspace.model.services)
+    for name in selected:
+        check_clean(name, workspace.service_dir(name), force=force)
+    results: list[ServiceUpdate] = []
+    for name in selected:
+        result = update_service(
+            workspace, name, conflict=conflict, dry_run=dry_run, force=force, report=report
+        )
+        results.append(result)
+        entry = workspace.model.services[name]
+        if not dry_run and entry.template_version != result.new_version:
+            entry.template_version = result.new_version
+            workspace.save()
+    return results
+
+
 def update_service(
     workspace: WorkspaceFile,
     name: str,
@@ -326,14 +366,25 @@ def update_service(
     the workspace: the caller records the new version.
     """
     say = report or (lambda _message: None)
-    entry = workspace.model.services[name]
-    template = "gateway" if entry.kind == "gateway" else "service"
+    template = template_of(workspace, name)
     target = workspace.service_dir(name)
     under_git = check_clean(name, target, force=force)
     recorded = read_answers(target)
     old = recorded.get("msgen_version")
     old = str(old) if old is not None else None
     new = template_version(template)
+    if old == new and not answers:
+        return ServiceUpdate(
+            name=name,
+            target=target,
+            old_version=old,
+            new_version=new,
+            changes=(),
+            diff="",
+            under_git=under_git,
+            dry_run=dry_run,
+            answers=recorded,
+        )
     with tempfile.TemporaryDirectory(prefix="msgen-update-") as tmp:
         scratch = Path(tmp)
         say(f"{name}: preparing the template versions")
@@ -356,7 +407,8 @@ def update_service(
         changes = _compare(target, project, files)
         diff = _diff(target, project, changes)
         final_answers = read_answers(project)
-        if not dry_run and changes:
+        if not dry_run:
+            store_template(workspace.root, template)  # the base of the next update
             say(f"{name}: writing {len(changes)} files")
             _write_back(target, project, changes)
     return ServiceUpdate(
