@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 ConflictChoice = Literal["inline", "rej"]
 
 CONFLICT_HELP = (
-    "How conflicts are left: inline (<<<<<<< markers in the file) or rej (the file keeps "
-    "your version, the template's hunk goes to FILE.rej)."
+    "How conflicts are left: inline (<<<<<<< markers in the file) or rej (the file gets "
+    "the template's version plus those of your edits that apply; the rest go to FILE.rej)."
 )
 DRY_RUN_HELP = "Show the diff the update would make; write nothing."
 FORCE_HELP = "Update even when the service has uncommitted git changes."
