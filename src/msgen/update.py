@@ -16,22 +16,20 @@ msgen ships its templates as plain files, so each update runs copier in a sandbo
 3. copier's ``run_update`` there; msgen then compares the sandbox with the service and, unless
    this is a dry run, writes the changed files back (each with an atomic rename).
 
-So a failure leaves the service untouched, ``--dry-run`` is the same update with the writing
+So a failed merge leaves the service untouched, ``--dry-run`` is the same update with the writing
 left out, and services that are not under git can be updated too.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from msgen.errors import DirtyServiceError, TemplateBaseMissingError, UpdateError
+from msgen.errors import TemplateBaseMissingError, UpdateError
 from msgen.template_versions import (
     extract_template,
     store_template,
@@ -39,6 +37,7 @@ from msgen.template_versions import (
     template_source,
     template_version,
 )
+from msgen.vcs import check_clean, git, service_files, template_repo
 from msgen.workspace import WorkspaceFile
 
 __all__ = [
@@ -57,12 +56,6 @@ Conflict = Literal["inline", "rej"]
 Status = Literal["added", "modified", "deleted", "conflict"]
 Reporter = Callable[[str], None]
 _MARKERS = (b"<<<<<<< before updating", b">>>>>>> after updating")
-_GIT_ENV = {
-    "GIT_AUTHOR_NAME": "msgen",
-    "GIT_AUTHOR_EMAIL": "msgen@localhost",
-    "GIT_COMMITTER_NAME": "msgen",
-    "GIT_COMMITTER_EMAIL": "msgen@localhost",
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,80 +104,6 @@ def read_answers(target: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UpdateError(f"{path} is not a mapping of answers")
     return data
-
-
-def _git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    try:
-        return subprocess.run(
-            ["git", "-c", "commit.gpgsign=false", "-c", f"core.hooksPath={os.devnull}", *args],
-            cwd=cwd,
-            env={**os.environ, **_GIT_ENV},
-            capture_output=True,
-            check=check,
-        )
-    except FileNotFoundError:
-        raise UpdateError(
-            "msgen update needs git (copier merges with it)", hint="install git"
-        ) from None
-    except subprocess.CalledProcessError as exc:
-        message = exc.stderr.decode(errors="replace").strip().splitlines()
-        raise UpdateError(f"git {args[0]} failed: {message[-1] if message else exc}") from exc
-
-
-def git_changes(target: Path) -> list[str] | None:
-    """Uncommitted changes under ``target`` (``git status`` lines); None when not under git."""
-    inside = _git("rev-parse", "--is-inside-work-tree", cwd=target, check=False)
-    if inside.returncode != 0 or inside.stdout.strip() != b"true":
-        return None
-    status = _git("status", "--porcelain", "--untracked-files=all", "--", ".", cwd=target)
-    return status.stdout.decode(errors="replace").splitlines()
-
-
-def check_clean(name: str, target: Path, *, force: bool) -> bool:
-    """Refuse a service with uncommitted changes unless ``force``; True if under git."""
-    changes = git_changes(target)
-    if changes and not force:
-        raise DirtyServiceError(
-            f"{name} has uncommitted changes ({len(changes)} "
-            f"{'file' if len(changes) == 1 else 'files'}) in {target}",
-            hint="commit or stash them first, so the update can be reviewed and undone; "
-            "or pass --force",
-        )
-    return changes is not None
-
-
-def _service_files(target: Path, scratch: Path, *, under_git: bool) -> list[str]:
-    """The files of the service that git does not ignore (its own .gitignore applies)."""
-    if under_git:
-        listing = _git("ls-files", "-z", "-co", "--exclude-standard", "--", ".", cwd=target)
-    else:
-        probe = scratch / "probe"
-        _git("init", "-q", str(probe), cwd=scratch)
-        listing = _git(
-            f"--git-dir={probe / '.git'}",
-            f"--work-tree={target}",
-            "ls-files",
-            "-z",
-            "-o",
-            "--exclude-standard",
-            cwd=target,
-        )
-    names = [name for name in listing.stdout.decode().split("\0") if name]
-    return sorted(name for name in set(names) if (target / name).is_file())
-
-
-def _template_repo(repo: Path, *, old: Path, new: Path) -> None:
-    """Two tagged commits: the template the service came from, then the current one."""
-    repo.mkdir()
-    _git("init", "-q", cwd=repo)
-    for source, tag in ((old, "0.0.1"), (new, "0.0.2")):
-        for child in repo.iterdir():
-            if child.name != ".git":
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-        shutil.copytree(source, repo, dirs_exist_ok=True)
-        _git("add", "-A", cwd=repo)
-        _git("commit", "-q", "--allow-empty", "-m", f"template {tag}", cwd=repo)
-        _git("tag", tag, cwd=repo)
 
 
 def _set_source(answers_file: Path, *, src_path: str, commit: str | None) -> None:
@@ -390,17 +309,17 @@ def update_service(
         say(f"{name}: preparing the template versions")
         base = _base_template(workspace, template, old, new, scratch)
         repo = scratch / "template"
-        _template_repo(repo, old=base, new=template_source(template))
+        template_repo(repo, old=base, new=template_source(template))
         say(f"{name}: copying the service into a sandbox")
-        files = _service_files(target, scratch, under_git=under_git)
+        files = service_files(target, scratch, under_git=under_git)
         project = scratch / "project" / target.name
         for file in files:
             (project / file).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(target / file, project / file)
         _set_source(project / ANSWERS_FILE, src_path=str(repo), commit="0.0.1")
-        _git("init", "-q", cwd=project)
-        _git("add", "-A", "--force", cwd=project)
-        _git("commit", "-q", "--allow-empty", "-m", "before msgen update", cwd=project)
+        git("init", "-q", cwd=project)
+        git("add", "-A", "--force", cwd=project)
+        git("commit", "-q", "--allow-empty", "-m", "before msgen update", cwd=project)
         say(f"{name}: merging template {old or '(unrecorded)'} -> {new}")
         _copier_update(project, data={**(answers or {}), "msgen_version": new}, conflict=conflict)
         _set_source(project / ANSWERS_FILE, src_path=str(template_source(template)), commit=None)
