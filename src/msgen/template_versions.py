@@ -7,8 +7,8 @@ msgen release, and the digest tells those apart. It is recorded in each service'
 
 ``msgen update`` needs the template a service was generated with, to tell the user's edits
 from template changes. msgen ships only its current templates, so every render stores the
-template it used in the workspace, ``.msgen/templates/<template>-<version>.zip`` (a
-deterministic zip of the template directory, about 100 KB). Commit that directory with the
+template it used in the workspace, ``.msgen-templates/<template>-<version>.zip`` (a
+deterministic zip of the template directory, about 80 KB). Commit that directory with the
 workspace to update services from another clone.
 """
 
@@ -30,7 +30,7 @@ __all__ = [
     "template_version",
 ]
 
-STORE_DIR = Path(".msgen") / "templates"
+STORE_DIR = Path(".msgen-templates")
 _SKIP_PARTS = {"__pycache__", ".git", ".ruff_cache", ".pytest_cache"}
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 

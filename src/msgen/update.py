@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from msgen.errors import TemplateBaseMissingError, UpdateError
 from msgen.template_versions import (
+    STORE_DIR,
     extract_template,
     store_template,
     stored_template,
@@ -224,8 +225,8 @@ def _base_template(
         raise TemplateBaseMissingError(
             f"the {template} template version {old or '(unrecorded)'} this service was "
             "generated with is not in the template store",
-            hint=f"copy {workspace.root / '.msgen' / 'templates'} from the workspace that "
-            "generated it (msgen keeps each template version it renders there)",
+            hint=f"copy {workspace.root / STORE_DIR}/ from the workspace that generated it "
+            "(msgen keeps each template version it renders there; commit it)",
         )
     base = scratch / "base"
     extract_template(archive, base)

@@ -188,11 +188,11 @@ def test_a_second_update_starts_from_the_stored_template(workspace: Path, templa
     text = (workspace / "orders" / SETTINGS).read_text()
     assert 'salutation: str = "hello"' in text
     assert "greeting" not in text
-    assert len(list((workspace / ".msgen" / "templates").glob("service-*.zip"))) == 3
+    assert len(list((workspace / ".msgen-templates").glob("service-*.zip"))) == 3
 
 
 def test_missing_template_base_is_one_line_with_the_fix(workspace: Path, templates: Path) -> None:
-    shutil.rmtree(workspace / ".msgen" / "templates")
+    shutil.rmtree(workspace / ".msgen-templates")
     change_template(templates)
 
     result = runner.invoke(app, ["update"])
