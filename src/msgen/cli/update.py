@@ -134,6 +134,9 @@ def update(
             force=force,
             report=report,
         )
+    if not results and not as_json:
+        console().print("[dim]the workspace has no services yet: msgen new service NAME[/]")
+        return
     if as_json:
         print_json({"services": [_as_data(r) for r in results]})
         if not dry_run and any(r.conflicts for r in results):
