@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from msgen.errors import TemplateBaseMissingError, UpdateError
+from msgen.render import is_empty_dir
 from msgen.template_versions import (
     STORE_DIR,
     extract_template,
@@ -168,7 +169,9 @@ def _compare(original: Path, updated: Path, before: list[str]) -> list[FileChang
         if name in rejected or _is_conflicted(updated / name):
             changes.append(FileChange(path=name, status="conflict"))
         elif name not in before:
-            changes.append(FileChange(path=name, status="added"))
+            # A file git ignores was not in the sandbox: never overwrite it.
+            if not (original / name).exists():
+                changes.append(FileChange(path=name, status="added"))
         elif (original / name).read_bytes() != new:
             changes.append(FileChange(path=name, status="modified"))
     return changes
@@ -204,6 +207,10 @@ def _write_back(target: Path, updated: Path, changes: list[FileChange]) -> None:
             destination = target / change.path
             if change.status == "deleted":
                 destination.unlink(missing_ok=True)
+                for parent in destination.parents:  # directories the template no longer has
+                    if parent == target or not is_empty_dir(parent):
+                        break
+                    parent.rmdir()
                 continue
             source = updated / change.path
             destination.parent.mkdir(parents=True, exist_ok=True)

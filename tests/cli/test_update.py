@@ -181,10 +181,12 @@ def test_a_second_update_starts_from_the_stored_template(workspace: Path, templa
     git("commit", "-qam", "update 1", cwd=workspace)
     settings = templates / "service" / "template" / "src" / "{{package_name}}" / "settings.py.jinja"
     settings.write_text(settings.read_text().replace("greeting: str", "salutation: str"))
+    shutil.rmtree(templates / "service" / "template" / "wheels")
 
     result = runner.invoke(app, ["update", "orders"])
 
     assert result.exit_code == 0, result.output
+    assert not (workspace / "orders" / "wheels").exists()  # removed with its directory
     text = (workspace / "orders" / SETTINGS).read_text()
     assert 'salutation: str = "hello"' in text
     assert "greeting" not in text
