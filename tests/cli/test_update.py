@@ -219,3 +219,20 @@ def test_unknown_service_is_a_usage_error(workspace: Path) -> None:
 
     assert result.exit_code == 2
     assert "unknown service 'billing'" in result.stderr
+
+
+def test_gateway_is_updated_from_its_own_template(workspace: Path, templates: Path) -> None:
+    assert runner.invoke(app, ["new", "gateway"]).exit_code == 0
+    git("add", "-A", cwd=workspace)
+    git("commit", "-qm", "gateway", cwd=workspace)
+    readme = templates / "gateway" / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "\nGateway template 2.\n")
+
+    result = runner.invoke(app, ["update", "gateway", "--json"])
+
+    assert result.exit_code == 0, result.output
+    [gateway] = json.loads(result.stdout)["services"]
+    assert {"path": "README.md", "status": "modified"} in gateway["changes"]
+    assert (workspace / "gateway" / "README.md").read_text().endswith("Gateway template 2.\n")
+    listed = json.loads(runner.invoke(app, ["list", "--json"]).stdout)["services"]
+    assert [s["template_outdated"] for s in listed] == [False, False]
