@@ -99,3 +99,36 @@ def test_add_broker_turns_messaging_on_and_its_own_tests_pass(in_tmp: Path) -> N
         output = run_own_tests(service, python, database_url=url, broker_url=BROKER_URL)
     assert " passed" in output
     assert " failed" not in output
+
+
+def test_entry_follows_the_answers_after_an_add() -> None:
+    from msgen.features import entry_from_answers
+    from msgen.workspace import ServiceEntry
+
+    entry = ServiceEntry(path="orders", port=8001, db="sqlite", features=["custom"])
+    answers = {
+        "service_name": "orders",
+        "resource_snake": "order",
+        "msgen_version": "0.1.0+0123456789ab",
+        "db": "postgres",
+        "broker": "rabbitmq",
+        "discovery": "static",
+        "event_sourcing": True,
+    }
+
+    after = entry_from_answers(entry, answers)
+
+    assert after.db == "postgres"
+    assert after.template_version == "0.1.0+0123456789ab"
+    assert after.features == ["custom", "event-sourcing"]
+    assert after.publishes[0] == "orders.order_created"
+
+
+def test_bad_templates_override_is_one_line(in_tmp: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MSGEN_TEMPLATES_DIR", str(in_tmp / "nowhere"))
+
+    result = runner.invoke(app, ["new", "service", "orders", "--defaults"])
+
+    assert result.exit_code == 1
+    assert "MSGEN_TEMPLATES_DIR=" in result.stderr
+    assert "holds no service/copier.yml" in result.stderr
