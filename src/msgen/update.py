@@ -320,6 +320,11 @@ def update_service(
         template_repo(repo, old=base, new=template_source(template))
         say(f"{name}: copying the service into a sandbox")
         files = service_files(target, scratch, under_git=under_git)
+        if ANSWERS_FILE not in files:
+            raise UpdateError(
+                f"git ignores {target / ANSWERS_FILE}, so the update cannot see the service",
+                hint="stop ignoring the service's directory (see git check-ignore -v)",
+            )
         project = scratch / "project" / target.name
         for file in files:
             (project / file).parent.mkdir(parents=True, exist_ok=True)
