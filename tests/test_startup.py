@@ -64,6 +64,8 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
         ["register", "--help"],
         ["deregister", "--help"],
         ["services", "--help"],
+        ["update", "--help"],
+        ["add", "--help"],
     ],
 )
 def test_help_leaves_heavy_modules_unimported(argv: list[str]) -> None:

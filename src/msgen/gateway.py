@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from msgen.__about__ import __version__
 from msgen.naming import validate_service_name
 from msgen.render import render_template
 from msgen.scaffold import place, record, upstream_urls, workspace_for
+from msgen.template_versions import template_version
 from msgen.workspace import Discovery, ServiceEntry
 
 __all__ = ["GATEWAY_PORT", "NewGatewayOptions", "NewGatewayResult", "new_gateway"]
@@ -72,7 +72,7 @@ def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
         "port": placement.port,
         "discovery": options.discovery,
         "upstreams": upstreams,
-        "msgen_version": __version__,
+        "msgen_version": template_version("gateway"),
     }
     result = render_template(
         "gateway",
@@ -87,11 +87,10 @@ def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
             path=workspace.relative_path(placement.target),
             port=placement.port,
             db="none",
-            template_version=__version__,
             discovery=options.discovery,
             upstreams=list(upstreams),
         )
-        record(workspace, name, entry, result=result)
+        record(workspace, name, entry, result=result, template="gateway")
     return NewGatewayResult(
         name=name,
         port=placement.port,

@@ -8,6 +8,7 @@ its public API; its errors become :class:`~msgen.errors.RenderError`.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -18,7 +19,14 @@ from typing import Any
 
 from msgen.errors import RenderError, TargetExistsError
 
-__all__ = ["RenderResult", "is_empty_dir", "remove_tree", "render_template", "templates_dir"]
+__all__ = [
+    "TEMPLATES_ENV",
+    "RenderResult",
+    "is_empty_dir",
+    "remove_tree",
+    "render_template",
+    "templates_dir",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,8 +39,24 @@ class RenderResult:
     """True when the target directory did not exist before."""
 
 
+TEMPLATES_ENV = "MSGEN_TEMPLATES_DIR"
+
+
 def templates_dir() -> Path:
-    """Where the templates are: inside the installed package, or the source checkout."""
+    """Where the templates are: inside the installed package, or the source checkout.
+
+    ``MSGEN_TEMPLATES_DIR`` points msgen at another copy (a template author's working copy,
+    or a test's modified templates); it must hold ``service/copier.yml``.
+    """
+    override = os.environ.get(TEMPLATES_ENV)
+    if override:
+        candidate = Path(override).expanduser().resolve()
+        if not (candidate / "service" / "copier.yml").is_file():
+            raise RenderError(
+                f"{TEMPLATES_ENV}={override} holds no service/copier.yml",
+                hint=f"point {TEMPLATES_ENV} at a copy of msgen's templates/, or unset it",
+            )
+        return candidate
     package_dir = Path(__file__).resolve().parent
     for candidate in (package_dir / "templates", package_dir.parents[1] / "templates"):
         if (candidate / "service" / "copier.yml").is_file():

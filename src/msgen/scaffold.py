@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from msgen.__about__ import __version__
 from msgen.contracts import write_contract_file
 from msgen.errors import DuplicateServiceError, TargetExistsError, UnknownServiceError
 from msgen.messaging import check_broker, published_events, validate_event_names
 from msgen.naming import ServiceNames, check_port, derive_names, next_free_port
 from msgen.render import RenderResult, remove_tree, render_template
+from msgen.template_versions import store_template, template_version
 from msgen.workspace import (
     Broker,
     Db,
@@ -105,7 +105,7 @@ def template_data(
         "db": db,
         **TEMPLATE_DEFAULTS,
         **features,
-        "msgen_version": __version__,
+        "msgen_version": template_version("service"),
     }
 
 
@@ -178,11 +178,20 @@ def place(
 
 
 def record(
-    workspace: WorkspaceFile, name: str, entry: ServiceEntry, *, result: RenderResult
+    workspace: WorkspaceFile,
+    name: str,
+    entry: ServiceEntry,
+    *,
+    result: RenderResult,
+    template: str = "service",
 ) -> None:
-    """Save the entry; remove a fresh render again if the workspace cannot be saved."""
+    """Keep the template for ``msgen update`` and save the entry.
+
+    A fresh render is removed again if either cannot be written.
+    """
     workspace.model.services[name] = entry
     try:
+        entry.template_version = store_template(workspace.root, template)
         workspace.save()
     except BaseException:
         if result.created:
@@ -235,7 +244,6 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             port=placement.port,
             db=options.db,
             resource=names.resource_class,
-            template_version=__version__,
             discovery=options.discovery,
             upstreams=list(upstreams),
             broker=broker,

@@ -19,6 +19,7 @@ from msgen.cli import init as _init
 from msgen.cli import k8s as _k8s
 from msgen.cli import listing as _listing
 from msgen.cli import mesh as _mesh
+from msgen.cli import update as _update
 from msgen.cli.check import app as check_app
 from msgen.cli.new import app as new_app
 
@@ -59,6 +60,8 @@ def _root(
 app.command("init")(_init.init)
 app.command("list")(_listing.list_services)
 app.command("graph")(_graph.graph)
+app.command("update")(_update.update)
+app.command("add")(_update.add)
 app.add_typer(new_app, name="new")
 app.add_typer(check_app, name="check")
 app.add_typer(_dev.app, name="dev")
