@@ -19,6 +19,7 @@ from msgen.cli import init as _init
 from msgen.cli import k8s as _k8s
 from msgen.cli import listing as _listing
 from msgen.cli import mesh as _mesh
+from msgen.cli._ui import set_verbose
 from msgen.cli.check import app as check_app
 from msgen.cli.new import app as new_app
 
@@ -52,8 +53,16 @@ def _root(
             is_eager=True,
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help="Print the traceback of errors (for bug reports); otherwise errors are one line.",
+        ),
+    ] = False,
 ) -> None:
     """Scaffold and operate production-shaped FastAPI microservice systems."""
+    set_verbose(verbose)
 
 
 app.command("init")(_init.init)
