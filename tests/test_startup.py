@@ -63,6 +63,7 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
         ["register", "--help"],
         ["deregister", "--help"],
         ["services", "--help"],
+        ["doctor", "--help"],
     ],
 )
 def test_help_leaves_heavy_modules_unimported(argv: list[str]) -> None:

@@ -14,6 +14,7 @@ from msgen.__about__ import __version__
 from msgen.cli import compose as _compose
 from msgen.cli import consul as _consul
 from msgen.cli import dev as _dev
+from msgen.cli import doctor as _doctor
 from msgen.cli import graph as _graph
 from msgen.cli import init as _init
 from msgen.cli import k8s as _k8s
@@ -68,6 +69,7 @@ def _root(
 app.command("init")(_init.init)
 app.command("list")(_listing.list_services)
 app.command("graph")(_graph.graph)
+app.command("doctor")(_doctor.doctor)
 app.add_typer(new_app, name="new")
 app.add_typer(check_app, name="check")
 app.add_typer(_dev.app, name="dev")
