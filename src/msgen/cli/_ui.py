@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
@@ -110,6 +112,16 @@ def boundary(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def working(message: str, *, enabled: bool = True) -> AbstractContextManager[object]:
+    """A rich spinner with ``message`` while slow work runs (only on a terminal, by rich).
+
+    Disabled (``enabled=False``) where the output is for scripts, e.g. ``--json``.
+    """
+    if not enabled:
+        return contextlib.nullcontext()
+    return console().status(f"[bold]{escape(message)}")
 
 
 def print_json(data: Any) -> None:

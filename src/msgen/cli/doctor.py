@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from msgen.cli._ui import boundary, console, escape, print_json
+from msgen.cli._ui import boundary, console, escape, print_json, working
 
 CHECKS_HELP = (
     "python, templates, virtualenvs, docker, compose, consul, postgres, rabbitmq, kubectl, dot"
@@ -66,14 +66,12 @@ def doctor(
         timeout=timeout,
         require=tuple(require or ()),
     )
-    if as_json:
-        checks = run_checks(options)
-        ok = all_required_ok(checks)
-        print_json({"ok": ok, "checks": [check.to_data() for check in checks]})
-        raise typer.Exit(0 if ok else 1)
-    with console().status("checking Python, Docker, Compose, Consul, PostgreSQL, RabbitMQ..."):
+    with working("checking what msgen can use here", enabled=not as_json):
         checks = run_checks(options)
     ok = all_required_ok(checks)
+    if as_json:
+        print_json({"ok": ok, "checks": [check.to_data() for check in checks]})
+        raise typer.Exit(0 if ok else 1)
     from rich.table import Table
 
     table = Table(title="msgen doctor", title_justify="left")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from msgen.cli._ui import boundary, console, escape
+from msgen.cli._ui import boundary, console, escape, working
 from msgen.cli.new.service import CI_HELP, CiChoice, DiscoveryChoice, print_tree
 
 
@@ -57,7 +57,8 @@ def new_gateway(
         dry_run=dry_run,
         ci=ci,
     )
-    result = run(options, cwd=Path.cwd())
+    with working(f"rendering {name}"):
+        result = run(options, cwd=Path.cwd())
     if result.dry_run:
         print_tree(result.target, result.files)
         console().print(f"[dim]dry run: {len(result.files)} files, nothing written[/]")

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from msgen.cli._ui import boundary, console, escape
+from msgen.cli._ui import boundary, console, escape, working
 
 DbChoice = Literal["sqlite", "postgres", "none"]
 DB_CHOICES: tuple[DbChoice, ...] = ("sqlite", "postgres", "none")
@@ -132,7 +132,8 @@ def new_service(
         upstreams=tuple(dict.fromkeys(upstream or ())),
         ci=ci,
     )
-    result = run(options, cwd=Path.cwd())
+    with working(f"rendering {names.service}"):
+        result = run(options, cwd=Path.cwd())
     if result.dry_run:
         print_tree(result.target, result.files)
         console().print(f"[dim]dry run: {len(result.files)} files, nothing written[/]")
