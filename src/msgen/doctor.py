@@ -174,7 +174,7 @@ def _templates() -> Check:
 def _venvs(which: Callable[[str], str | None]) -> Check:
     uv = which("uv")
     has_pip = importlib.util.find_spec("ensurepip") is not None
-    found = f"uv ({uv})" if uv else ("venv + pip" if has_pip else "no uv, no ensurepip")
+    found = "uv" if uv else ("venv + pip" if has_pip else "no uv, no ensurepip")
     return Check(
         name="virtualenvs",
         ok=bool(uv) or has_pip,
@@ -196,7 +196,7 @@ def _docker(timeout: float) -> Check:
             name="docker",
             ok=False,
             required=False,
-            found=exc.message,
+            found=f"not reachable at {where}" if "not reachable" in exc.message else exc.message,
             used_by="msgen compose up",
             fix=exc.hint or "start Docker",
         )
