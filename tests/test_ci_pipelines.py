@@ -101,7 +101,10 @@ def check_urls(
             f"postgresql+asyncpg://{user}:{password}@{host('postgres')}:5432/{package}_test"
         )
     if "TEST_BROKER_URL" in env:
-        assert env["TEST_BROKER_URL"] == f"amqp://guest:guest@{host('rabbitmq')}:5672/"
+        # guest may only log in over loopback: the container needs another user
+        user, password = credentials["RABBITMQ_DEFAULT_USER"], credentials["RABBITMQ_DEFAULT_PASS"]
+        assert user != "guest"
+        assert env["TEST_BROKER_URL"] == f"amqp://{user}:{password}@{host('rabbitmq')}:5672/"
 
 
 @pytest.mark.parametrize("name", [*VARIANTS, "gateway"])
@@ -120,7 +123,10 @@ def test_github_workflow_lints_tests_against_containers_builds_and_pushes_on_tag
     assert set(containers) == expected_containers(name)
     env = jobs["test"].get("env", {})
     assert set(env) == (variables_read_by_tests(service) if containers else set())
-    credentials = containers.get("postgres", {}).get("env", {})
+    credentials = {
+        **containers.get("postgres", {}).get("env", {}),
+        **containers.get("rabbitmq", {}).get("env", {}),
+    }
     check_urls(env, credentials, name, lambda _: "localhost")
     for container in containers.values():
         assert container["ports"]  # published on the runner: the tests use localhost
