@@ -85,10 +85,18 @@ def quickstart_commands(readme: str) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def test_quickstart_block_is_extracted() -> None:
-    commands = quickstart_commands((ROOT / "README.md").read_text(encoding="utf-8"))
+def test_quickstart_block_is_extracted_and_its_output_shown() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = quickstart_commands(readme)
     assert commands[0].startswith("msgen new service")
     assert all(shlex.split(c)[0] == "msgen" for c in commands)
+    # the README shows the real output of exactly these commands, none of them failing
+    after = readme[readme.index(QUICKSTART_MARKER) :]
+    output = re.search(r"```text\n(.*?)```", after, re.DOTALL)
+    assert output is not None
+    shown = [line[2:] for line in output.group(1).splitlines() if line.startswith("$ ")]
+    assert shown == commands
+    assert "error:" not in output.group(1)
 
 
 def port_taken(port: int) -> bool:
