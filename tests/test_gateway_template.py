@@ -47,6 +47,8 @@ SHARED = [
     "tests/test_ratelimit.py.jinja",
     "tests/test_registration.py.jinja",
     "tests/test_discovery.py.jinja",
+    "{% if ci == 'github' %}.github{% endif %}/workflows/ci.yml.jinja",
+    "{% if ci == 'gitlab' %}.gitlab-ci.yml{% endif %}.jinja",
 ]
 
 

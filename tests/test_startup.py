@@ -66,6 +66,7 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
         ["services", "--help"],
         ["update", "--help"],
         ["add", "--help"],
+        ["doctor", "--help"],
     ],
 )
 def test_help_leaves_heavy_modules_unimported(argv: list[str]) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from msgen.naming import validate_service_name
 from msgen.render import render_template
-from msgen.scaffold import place, record, upstream_urls, workspace_for
+from msgen.scaffold import ci_features, place, record, upstream_urls, workspace_for
 from msgen.template_versions import template_version
-from msgen.workspace import Discovery, ServiceEntry
+from msgen.workspace import Ci, Discovery, ServiceEntry
 
 __all__ = ["GATEWAY_PORT", "NewGatewayOptions", "NewGatewayResult", "new_gateway"]
 
@@ -31,6 +31,7 @@ class NewGatewayOptions:
     output: Path | None = None
     force: bool = False
     dry_run: bool = False
+    ci: Ci = "github"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +74,7 @@ def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
         "discovery": options.discovery,
         "upstreams": upstreams,
         "msgen_version": template_version("gateway"),
+        "ci": options.ci,
     }
     result = render_template(
         "gateway",
@@ -89,6 +91,7 @@ def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
             db="none",
             discovery=options.discovery,
             upstreams=list(upstreams),
+            features=ci_features(options.ci),
         )
         record(workspace, name, entry, result=result, template="gateway")
     return NewGatewayResult(

@@ -18,6 +18,7 @@ from msgen.render import RenderResult, remove_tree, render_template
 from msgen.template_versions import store_template, template_version
 from msgen.workspace import (
     Broker,
+    Ci,
     Db,
     Discovery,
     ServiceEntry,
@@ -32,6 +33,7 @@ __all__ = [
     "NewServiceOptions",
     "NewServiceResult",
     "Placement",
+    "ci_features",
     "new_service",
     "place",
     "record",
@@ -58,6 +60,8 @@ class NewServiceOptions:
     """None: rabbitmq when the service has a database, else none."""
     consumes: tuple[str, ...] = ()
     event_sourcing: bool = False
+    ci: Ci = "github"
+    """The CI pipeline rendered into the service (recorded as feature ``ci:<name>``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,7 +93,13 @@ TEMPLATE_DEFAULTS: dict[str, object] = {
     "system_name": "system",
     "discovery": "static",
     "upstreams": {},
+    "ci": "github",
 }
+
+
+def ci_features(ci: Ci) -> list[str]:
+    """The workspace feature that records a service's CI pipeline (none: no feature)."""
+    return [] if ci == "none" else [f"ci:{ci}"]
 
 
 def template_data(
@@ -231,6 +241,7 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             consumes=list(consumes),
             event_sourcing=options.event_sourcing,
             system_name=workspace.model.name,
+            ci=options.ci,
         ),
         target=placement.target,
         force=options.force,
@@ -249,7 +260,10 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             broker=broker,
             publishes=published_events(names) if broker != "none" else [],
             consumes=list(consumes),
-            features=["event-sourcing"] if options.event_sourcing else [],
+            features=[
+                *(["event-sourcing"] if options.event_sourcing else []),
+                *ci_features(options.ci),
+            ],
         )
         record(workspace, names.service, entry, result=result)
     return NewServiceResult(

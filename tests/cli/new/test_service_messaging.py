@@ -88,7 +88,7 @@ def test_consumes_is_recorded_listed_and_rendered(in_tmp: Path) -> None:
 def test_event_sourcing_is_a_feature(in_tmp: Path) -> None:
     assert new("orders", "--event-sourcing").exit_code == 0
     entry = load_workspace(in_tmp / "msgen.yaml").model.services["orders"]
-    assert entry.features == ["event-sourcing"]
+    assert entry.features == ["event-sourcing", "ci:github"]
     assert (in_tmp / "orders" / "src" / "orders" / "eventstore.py").is_file()
 
 
