@@ -25,8 +25,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -104,7 +104,9 @@ def ensure_host_packages() -> None:
         _run(["apt-get", "-o", "DPkg::Lock::Timeout=600", "update", "-q"], env=env)
         done = _run(install, env=env)
     if done.returncode != 0:
-        raise EngineUnavailable(f"apt-get install {' '.join(missing)} failed:\n{_tail(done.stderr)}")
+        raise EngineUnavailable(
+            f"apt-get install {' '.join(missing)} failed:\n{_tail(done.stderr)}"
+        )
 
 
 def _ping(host: str) -> bool:
@@ -189,7 +191,8 @@ def _start_dockerd(driver: str) -> Engine:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             lines = [
-                line for line in log_path.read_text(errors="replace").splitlines()
+                line
+                for line in log_path.read_text(errors="replace").splitlines()
                 if "level=error" in line or "level=fatal" in line or "failed" in line
             ]
             raise EngineUnavailable(_tail("\n".join(lines), 5) or "dockerd exited")
@@ -284,7 +287,7 @@ def prepare_images(engine: Engine, *, infra: bool) -> dict[str, str]:
 
 
 def _remove_stale(client: Any, current: set[str], keep_kinds: set[str] | None) -> None:
-    """Remove msgen-engine images of older recipes (and dangling layers)."""
+    """Remove msgen-engine images of older recipes (their layers go with them)."""
     for image in client.images.list():
         for tag in image.tags:
             repo = tag.rsplit(":", 1)[0]
@@ -295,8 +298,6 @@ def _remove_stale(client: Any, current: set[str], keep_kinds: set[str] | None) -
                 continue  # not needed by this run, but maybe current for another: keep
             with contextlib.suppress(Exception):
                 client.images.remove(tag, force=True)
-    with contextlib.suppress(Exception):
-        client.images.prune(filters={"dangling": True})
 
 
 def _import_base(client: Any, tag: str) -> None:
@@ -316,9 +317,7 @@ def _import_base(client: Any, tag: str) -> None:
             ]
         )
         if done.returncode != 0:
-            raise EngineUnavailable(
-                f"debootstrap failed:\n{_tail(done.stdout + done.stderr)}"
-            )
+            raise EngineUnavailable(f"debootstrap failed:\n{_tail(done.stdout + done.stderr)}")
         for part in _TRIM:
             target = rootfs / part
             if target.is_dir():
@@ -333,7 +332,7 @@ def _import_base(client: Any, tag: str) -> None:
             str(tarball),
             repository=repository,
             tag=image_tag,
-            changes=['ENV LANG=C.UTF-8', 'CMD ["python3"]'],
+            changes=["ENV LANG=C.UTF-8", 'CMD ["python3"]'],
         )
         if not _has_image(client, tag):
             raise EngineUnavailable(f"docker import did not create {tag}")
@@ -420,7 +419,11 @@ def force_remove_project(engine: Engine, project: str) -> None:
 
 
 def remove_images(engine: Engine, prefix: str) -> None:
-    """Remove the service images a test built (tags starting with ``prefix``)."""
+    """Remove the service images a test built (tags starting with ``prefix``).
+
+    The builder stage's layers stay as the build cache of the next run (the same wheels and
+    sources hit it); dangling layers unused for three days are pruned.
+    """
     client = engine.client()
     try:
         for image in client.images.list():
@@ -429,6 +432,39 @@ def remove_images(engine: Engine, prefix: str) -> None:
                     with contextlib.suppress(Exception):
                         client.images.remove(tag, force=True)
         with contextlib.suppress(Exception):
-            client.images.prune(filters={"dangling": True})
+            client.images.prune(filters={"dangling": True, "until": "72h"})
     finally:
         client.close()
+
+
+def fill_wheelhouse(service: Path) -> None:
+    """Every dependency of ``service`` (and its build backend) as wheels in its ``wheels/``.
+
+    Built once per pyproject.toml with this Python (which must be the image's 3.11) and kept
+    in CACHE/wheelhouse; wheelhouses unused for a week are removed.
+    """
+    project = (service / "pyproject.toml").read_bytes()
+    key = _digest(project.decode(), sys.version.split()[0], "hatchling", "v1")
+    houses = CACHE / "wheelhouse"
+    house = houses / key
+    if not house.is_dir():
+        houses.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix="building-", dir=houses))
+        try:
+            pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(scratch)]
+            done = _run([*pip, str(service), "hatchling"], timeout=900)
+            if done.returncode != 0:
+                raise EngineUnavailable(f"pip wheel failed:\n{_tail(done.stderr)}")
+            own = service.name.replace("-", "_")
+            for wheel in scratch.glob(f"{own}-*.whl"):
+                wheel.unlink()
+            scratch.rename(house)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    os.utime(house)
+    for wheel in house.glob("*.whl"):
+        shutil.copy2(wheel, service / "wheels" / wheel.name)
+    week_ago = time.time() - 7 * 24 * 3600
+    for old in houses.iterdir():
+        if old != house and old.stat().st_mtime < week_ago:
+            shutil.rmtree(old, ignore_errors=True)

@@ -22,10 +22,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import port_open
 from tests.enginekit import (
     Engine,
     EngineUnavailable,
     container_health,
+    fill_wheelhouse,
     force_remove_project,
     prepare_images,
     project_leftovers,
@@ -82,35 +84,29 @@ def msgen(
     )
 
 
-def fill_wheelhouse(service: Path) -> None:
-    """Every dependency (and the build backend) as wheels in ``service/wheels``."""
-    if sys.version_info[:2] != (3, 11):
-        pytest.skip("the wheelhouse is built by this Python, which must match the image's 3.11")
-    wheels = service / "wheels"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels)]
-        + [str(service), "hatchling"],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    for own in wheels.glob(f"{service.name.replace('-', '_')}-*.whl"):
-        own.unlink()
-
-
-def run_system(engine: Engine, root: Path, env_lines: dict[str, str], *new_args: str) -> None:
+def run_system(
+    engine: Engine, root: Path, preferred: int, env_lines: dict[str, str], *new_args: str
+) -> None:
     """Generate one service, bring it up, check it, tear it down, and leave nothing."""
     root.mkdir()
     project = root.name  # compose v1 names the project after the directory
-    port = free_port()
-    created = msgen(engine, "new", "service", "orders", *new_args, "--port", str(port),
-                    "--defaults", cwd=root)
+    # The same port every run when it is free: the port is baked into the image, so a
+    # changing one would defeat the build cache (pip install runs again).
+    port = preferred if not port_open("127.0.0.1", preferred) else free_port()
+    created = msgen(
+        engine, "new", "service", "orders", *new_args, "--port", str(port), "--defaults", cwd=root
+    )
     assert created.returncode == 0, created.stdout + created.stderr
     generated = msgen(engine, "compose", "generate", cwd=root)
     assert generated.returncode == 0, generated.stdout + generated.stderr
     with (root / ".env").open("a", encoding="utf-8") as env_file:
         env_file.writelines(f"{name}={value}\n" for name, value in env_lines.items())
-    fill_wheelhouse(root / "orders")
+    if sys.version_info[:2] != (3, 11):
+        pytest.skip("the wheelhouse is built by this Python, which must match the image's 3.11")
+    try:
+        fill_wheelhouse(root / "orders")
+    except EngineUnavailable as exc:
+        _unavailable(str(exc))
 
     try:
         up = msgen(engine, "compose", "up", "--build", "--detach", cwd=root, timeout=900)
@@ -151,6 +147,7 @@ def test_sqlite_service_up_health_http_down(engine: Engine, tmp_path: Path) -> N
     run_system(
         engine,
         tmp_path / f"eng{uuid.uuid4().hex[:8]}",
+        18101,
         {"BASE_IMAGE": tags["python"], "PIP_NO_INDEX": "1"},
         "--db",
         "sqlite",
@@ -164,6 +161,7 @@ def test_postgres_rabbitmq_service_up_health_http_down(engine: Engine, tmp_path:
     run_system(
         engine,
         tmp_path / f"eng{uuid.uuid4().hex[:8]}",
+        18102,
         {
             "BASE_IMAGE": tags["python"],
             "PIP_NO_INDEX": "1",
