@@ -17,9 +17,9 @@ from msgen.manifests.compose_model import Build, ComposeFile, ComposeService, He
 from msgen.workspace import ServiceEntry, Workspace
 
 __all__ = [
+    "BUILD_ARGS",
     "COMPOSE_FILE",
     "ENV_EXAMPLE_FILE",
-    "BUILD_ARGS",
     "IMAGES",
     "IMAGE_VARS",
     "INFRA",
