@@ -126,10 +126,12 @@ def _ping(host: str) -> bool:
 
 def provide_engine() -> Engine:
     """A running engine: the system's, a leftover of ours, or a dockerd started now."""
-    if os.geteuid() != 0:
-        raise EngineUnavailable("needs root (to install and start dockerd and debootstrap)")
-    ensure_host_packages()
-    if Path(SYSTEM_SOCKET).exists() and _ping(f"unix://{SYSTEM_SOCKET}"):
+    system = Path(SYSTEM_SOCKET).exists() and _ping(f"unix://{SYSTEM_SOCKET}")
+    if os.geteuid() == 0:
+        ensure_host_packages()
+    elif not system:
+        raise EngineUnavailable("no engine at /var/run/docker.sock, and starting one needs root")
+    if system:
         return Engine(host=f"unix://{SYSTEM_SOCKET}")
     ours = f"unix://{RUN_DIR / 'docker.sock'}"
     if (RUN_DIR / "docker.sock").exists() and _ping(ours):
@@ -302,6 +304,8 @@ def _remove_stale(client: Any, current: set[str], keep_kinds: set[str] | None) -
 
 def _import_base(client: Any, tag: str) -> None:
     """debootstrap a minimal bookworm with Python and import it as ``tag``."""
+    if os.geteuid() != 0 or shutil.which("debootstrap") is None:
+        raise EngineUnavailable(f"building {tag} needs root and debootstrap")
     CACHE.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="rootfs-", dir=CACHE))
     rootfs = work / "rootfs"
