@@ -23,7 +23,6 @@ left out, and services that are not under git can be updated too.
 from __future__ import annotations
 
 import contextlib
-
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
