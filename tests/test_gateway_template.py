@@ -49,6 +49,8 @@ SHARED = [
     "tests/test_discovery.py.jinja",
     "tests/test_logging.py.jinja",
     "src/{{package_name}}/{% if tracing %}telemetry.py{% endif %}.jinja",
+    "{% if ci == 'github' %}.github{% endif %}/workflows/ci.yml.jinja",
+    "{% if ci == 'gitlab' %}.gitlab-ci.yml{% endif %}.jinja",
 ]
 
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from msgen.manifests.common import is_pristine
-from msgen.manifests.compose import IMAGES, compose_files, select_infra
+from msgen.manifests.compose import BUILD_ARGS, IMAGE_VARS, IMAGES, compose_files, select_infra
 from msgen.manifests.istio import istio_files
 from msgen.manifests.k8s import SUPPORTED_VERSIONS, k8s_files
 from msgen.workspace import Workspace
@@ -99,19 +99,27 @@ def test_compose_holds_no_secret_and_pins_every_image(workspace: Workspace) -> N
         assert service["networks"] == ["shop"]
         for dependency in service.get("depends_on", {}).values():
             assert dependency == {"condition": "service_healthy"}
-    assert set(IMAGES.values()) <= {s["image"] for s in document["services"].values()}
+    # Each pinned tag is the default of a .env override (POSTGRES_IMAGE=... for a mirror).
+    pinned = {f"${{{IMAGE_VARS[name]}:-{tag}}}" for name, tag in IMAGES.items()}
+    assert pinned <= {s["image"] for s in document["services"].values()}
 
 
 def test_compose_wires_each_service_to_what_it_uses(workspace: Workspace) -> None:
     services = compose_document(workspace)["services"]
     orders = services["orders"]
     assert orders["build"]["context"] == "orders"
+    assert orders["build"]["args"] == {
+        "BASE_IMAGE": "${BASE_IMAGE:-python:3.11-slim}",
+        "PIP_INDEX_URL": "${PIP_INDEX_URL:-https://pypi.org/simple}",
+        "PIP_NO_INDEX": "${PIP_NO_INDEX:-0}",
+    }
+    assert set(BUILD_ARGS) == set(orders["build"]["args"])
     assert orders["environment"]["DATABASE_URL"].startswith("postgresql+asyncpg://orders:${")
     assert orders["environment"]["DATABASE_URL"].endswith("@orders-db:5432/orders")
     assert orders["environment"]["CONSUL_HTTP_ADDR"] == "http://consul:8500"
     assert orders["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318"
     assert set(orders["depends_on"]) == {"orders-db", "rabbitmq", "consul", "jaeger"}
-    assert services["orders-db"]["image"] == IMAGES["postgres"]
+    assert services["orders-db"]["image"] == "${POSTGRES_IMAGE:-postgres:17.6-alpine}"
     assert "billing-db" not in services
     assert services["billing"]["volumes"] == ["billing-data:/app"]
     assert "DATABASE_URL" not in services["billing"]["environment"]

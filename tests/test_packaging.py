@@ -1,10 +1,17 @@
-"""msgen installed from a wheel (not editable) carries its templates and works."""
+"""msgen installed from a wheel (not editable) carries its templates and works; a new user's
+README quickstart runs verbatim in a fresh virtual environment."""
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
+import shutil
+import socket
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,28 +21,46 @@ from tests.servicekit import run, uv
 
 pytestmark = pytest.mark.slow
 
+QUICKSTART_MARKER = "<!-- quickstart"
 
-def test_wheel_ships_templates_and_installed_cli_renders(tmp_path: Path) -> None:
+
+@dataclass(frozen=True)
+class Installed:
+    wheel: Path
+    venv: Path
+
+    @property
+    def msgen(self) -> str:
+        return str(self.venv / "bin" / "msgen")
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """The wheel, built from the checkout, installed into a fresh virtual environment."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    run([uv(), "build", "--wheel", "--quiet", "--out-dir", str(tmp / "dist"), str(ROOT)], cwd=tmp)
+    wheel = next((tmp / "dist").glob("msgen-*.whl"))
+    venv = tmp / "venv"
+    run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], cwd=tmp)
     run(
-        [uv(), "build", "--wheel", "--quiet", "--out-dir", str(tmp_path / "dist"), str(ROOT)],
-        cwd=tmp_path,
+        [uv(), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), str(wheel)],
+        cwd=tmp,
     )
-    wheel = next((tmp_path / "dist").glob("msgen-*.whl"))
-    names = zipfile.ZipFile(wheel).namelist()
+    return Installed(wheel=wheel, venv=venv)
+
+
+def test_wheel_ships_templates_and_installed_cli_renders(
+    installed: Installed, tmp_path: Path
+) -> None:
+    names = zipfile.ZipFile(installed.wheel).namelist()
     assert "msgen/templates/service/copier.yml" in names
     assert any(n.startswith("msgen/templates/service/template/src/") for n in names)
     assert not any(n.startswith("templates/") for n in names)
 
-    venv = tmp_path / "venv"
-    run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], cwd=tmp_path)
-    run(
-        [uv(), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), str(wheel)],
-        cwd=tmp_path,
-    )
     work = tmp_path / "work"
     work.mkdir()
     proc = subprocess.run(
-        [str(venv / "bin" / "msgen"), "new", "service", "orders", "--defaults"],
+        [installed.msgen, "new", "service", "orders", "--defaults"],
         cwd=work,
         capture_output=True,
         text=True,
@@ -44,8 +69,74 @@ def test_wheel_ships_templates_and_installed_cli_renders(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     assert (work / "orders" / "src" / "orders" / "main.py").is_file()
     answers = (work / "orders" / ".copier-answers.yml").read_text()
-    assert str(venv) in answers  # rendered from the installed copy, not the checkout
+    assert str(installed.venv) in answers  # rendered from the installed copy, not the checkout
     version = subprocess.run(
-        [str(venv / "bin" / "msgen"), "--version"], capture_output=True, text=True, check=True
+        [installed.msgen, "--version"], capture_output=True, text=True, check=True
     )
     assert version.stdout.startswith("msgen ")
+
+
+def quickstart_commands(readme: str) -> list[str]:
+    """The lines of the fenced block after README's quickstart marker (comments dropped)."""
+    start = readme.index(QUICKSTART_MARKER)
+    block = re.search(r"```(?:bash|sh|console)\n(.*?)```", readme[start:], re.DOTALL)
+    assert block is not None, "README.md: no fenced block after the quickstart marker"
+    lines = [line.strip() for line in block.group(1).splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def test_quickstart_block_is_extracted_and_its_output_shown() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = quickstart_commands(readme)
+    assert commands[0].startswith("msgen new service")
+    assert all(shlex.split(c)[0] == "msgen" for c in commands)
+    # the README shows the real output of exactly these commands, none of them failing
+    after = readme[readme.index(QUICKSTART_MARKER) :]
+    output = re.search(r"```text\n(.*?)```", after, re.DOTALL)
+    assert output is not None
+    shown = [line[2:] for line in output.group(1).splitlines() if line.startswith("$ ")]
+    assert shown == commands
+    assert "error:" not in output.group(1)
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_new_user_runs_the_readme_quickstart_verbatim(installed: Installed, tmp_path: Path) -> None:
+    commands = quickstart_commands((ROOT / "README.md").read_text(encoding="utf-8"))
+    taken = [p for p in (8000, 8001, 8002) if port_taken(p)]
+    if taken:  # the quickstart uses the default ports; another program holds one
+        pytest.skip(f"ports {taken} are in use: the quickstart's dev up needs 8000-8002")
+    work = tmp_path / "tour"
+    work.mkdir()
+    # The fresh venv's msgen first on PATH, then uv's directory (dev up makes the services'
+    # venvs with uv when it finds one, else with pip: slower). The package index settings of
+    # the machine (proxies, certificates, index URLs) pass through; the test run's venv does not.
+    path = [str(installed.venv / "bin"), str(Path(uv()).parent), os.environ.get("PATH", "")]
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env["PATH"] = os.pathsep.join(path)
+    try:
+        for command in commands:
+            assert shutil.which("msgen", path=env["PATH"]) == installed.msgen
+            proc = subprocess.run(
+                ["bash", "-c", command],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=600,
+            )
+            assert proc.returncode == 0, f"$ {command}\n{proc.stdout}\n{proc.stderr}"
+    finally:
+        subprocess.run(
+            [installed.msgen, "dev", "down"], cwd=work, env=env, capture_output=True, check=False
+        )
+    assert (work / "msgen.yaml").is_file()
+    assert (
+        not list((work / ".msgen" / "run").glob("*"))
+        if (work / ".msgen" / "run").exists()
+        else True
+    )

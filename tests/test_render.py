@@ -72,3 +72,22 @@ def test_bad_answer_type_is_a_render_error(tmp_path: Path) -> None:
     with pytest.raises(RenderError):
         render_template("service", data={**DATA, "db": "mysql"}, target=tmp_path / "o")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_finish_step_leaves_nothing(tmp_path: Path) -> None:
+    def finish(out: Path) -> None:
+        assert (out / "pyproject.toml").is_file()
+        raise RenderError("the finishing step failed")
+
+    with pytest.raises(RenderError, match="finishing step"):
+        render_template("service", data=DATA, target=tmp_path / "new" / "orders", finish=finish)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_finish_step_adds_to_the_reported_files(tmp_path: Path) -> None:
+    def finish(out: Path) -> None:
+        (out / "extra.txt").write_text("x")
+
+    result = render_template("service", data=DATA, target=tmp_path / "orders", finish=finish)
+    assert "extra.txt" in result.files
+    assert (tmp_path / "orders" / "extra.txt").read_text() == "x"

@@ -49,6 +49,7 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
         ["init", "--help"],
         ["check", "--help"],
         ["check", "health", "--help"],
+        ["check", "contracts", "--help"],
         ["graph", "--help"],
         ["dev", "--help"],
         ["dev", "up", "--help"],
@@ -63,6 +64,9 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
         ["register", "--help"],
         ["deregister", "--help"],
         ["services", "--help"],
+        ["update", "--help"],
+        ["add", "--help"],
+        ["doctor", "--help"],
     ],
 )
 def test_help_leaves_heavy_modules_unimported(argv: list[str]) -> None:

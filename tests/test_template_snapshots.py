@@ -49,8 +49,11 @@ MESSAGING_FILES = [
     "src/orders/repository.py",
     "src/orders/outbox.py",
     "src/orders/messaging.py",
+    "src/orders/events.py",
+    "src/orders/contracts.py",
     "src/orders/migrations/versions/0002_messaging.py",
     "tests/conftest.py",
+    "tests/test_contracts.py",
 ]
 CONSUMER_FILES = [
     *MESSAGING_FILES,

@@ -12,16 +12,22 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     │   ├── PortError               a port is taken or outside 1024-65535
     │   ├── DuplicateServiceError   the name is already in the workspace
     │   ├── UnknownServiceError     a named service is not in the workspace
-    │   └── TargetExistsError       the target directory exists and is not empty
+    │   ├── TargetExistsError       the target directory exists and is not empty
+    │   └── DirtyServiceError       `update`/`add` on a service with uncommitted changes
     ├── WorkspaceError
     │   ├── WorkspaceNotFoundError  no msgen.yaml here or in any parent directory
     │   ├── WorkspaceExistsError    msgen init where a msgen.yaml already exists
     │   └── WorkspaceInvalidError   msgen.yaml is not valid YAML or breaks the schema
     ├── RenderError                 copier failed to render a template
+    ├── UpdateError                 `msgen update`/`add` could not re-apply the template
+    │   └── TemplateBaseMissingError  the template version a service came from is not stored
     ├── PortInUseError              a port msgen must listen on is taken by another process
     ├── DevRunError                 a local service could not be prepared or started
     ├── OutputError                 a generated file could not be written
     ├── GraphvizMissingError        `dot` is needed for SVG/PNG graphs
+    ├── ContractError               a service's event contracts could not be written
+    │   ├── ContractFileMissingError    a service has no contracts/events.json
+    │   └── ContractFileInvalidError    contracts/events.json is unreadable or malformed
     ├── DockerError
     │   ├── DockerUnavailableError  the Docker engine is not reachable
     │   └── ComposeNotFoundError    neither `docker compose` nor `docker-compose` is installed
@@ -33,7 +39,11 @@ from __future__ import annotations
 __all__ = [
     "ComposeNotFoundError",
     "ConsulError",
+    "ContractError",
+    "ContractFileInvalidError",
+    "ContractFileMissingError",
     "DevRunError",
+    "DirtyServiceError",
     "DockerError",
     "DockerUnavailableError",
     "DuplicateServiceError",
@@ -45,7 +55,9 @@ __all__ = [
     "PortInUseError",
     "RenderError",
     "TargetExistsError",
+    "TemplateBaseMissingError",
     "UnknownServiceError",
+    "UpdateError",
     "UsageError",
     "WorkspaceError",
     "WorkspaceExistsError",
@@ -110,6 +122,12 @@ class TargetExistsError(UsageError):
     code = "target-exists"
 
 
+class DirtyServiceError(UsageError):
+    """The service has uncommitted git changes; an update would mix with them."""
+
+    code = "dirty"
+
+
 class WorkspaceError(MsgenError):
     """Something is wrong with finding, reading or writing ``msgen.yaml``."""
 
@@ -138,6 +156,18 @@ class RenderError(MsgenError):
     """Copier could not render a template; nothing was written."""
 
     code = "render"
+
+
+class UpdateError(MsgenError):
+    """Re-applying the template to an existing service failed; nothing was written."""
+
+    code = "update"
+
+
+class TemplateBaseMissingError(UpdateError):
+    """The template version a service was generated with is not in the template store."""
+
+    code = "template-base-missing"
 
 
 class PortInUseError(MsgenError):
@@ -180,6 +210,24 @@ class GraphvizMissingError(MsgenError):
     """Graphviz's ``dot`` is needed for SVG and PNG output and is not installed."""
 
     code = "graphviz-missing"
+
+
+class ContractError(MsgenError):
+    """A service's event contracts (``contracts/events.json``) cannot be written or used."""
+
+    code = "contract"
+
+
+class ContractFileMissingError(ContractError):
+    """A service with events has no ``contracts/events.json``."""
+
+    code = "contract-missing"
+
+
+class ContractFileInvalidError(ContractError):
+    """``contracts/events.json`` cannot be read, is not JSON, or has the wrong shape."""
+
+    code = "contract-invalid"
 
 
 class ConsulError(MsgenError):

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from msgen.__about__ import __version__
 from msgen.naming import validate_service_name
 from msgen.render import render_template
-from msgen.scaffold import place, record, upstream_urls, workspace_for
-from msgen.workspace import Discovery, ServiceEntry
+from msgen.scaffold import ci_features, place, record, upstream_urls, workspace_for
+from msgen.template_versions import template_version
+from msgen.workspace import Ci, Discovery, ServiceEntry
 
 __all__ = ["GATEWAY_PORT", "NewGatewayOptions", "NewGatewayResult", "new_gateway"]
 
@@ -31,6 +31,7 @@ class NewGatewayOptions:
     output: Path | None = None
     force: bool = False
     dry_run: bool = False
+    ci: Ci = "github"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,7 +75,8 @@ def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
         "upstreams": upstreams,
         "tracing": True,
         "metrics": True,
-        "msgen_version": __version__,
+        "msgen_version": template_version("gateway"),
+        "ci": options.ci,
     }
     result = render_template(
         "gateway",
@@ -89,12 +91,11 @@ def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
             path=workspace.relative_path(placement.target),
             port=placement.port,
             db="none",
-            template_version=__version__,
             discovery=options.discovery,
             upstreams=list(upstreams),
-            features=["tracing", "metrics"],
+            features=["tracing", "metrics", *ci_features(options.ci)],
         )
-        record(workspace, name, entry, result=result)
+        record(workspace, name, entry, result=result, template="gateway")
     return NewGatewayResult(
         name=name,
         port=placement.port,

@@ -8,9 +8,10 @@ its public API; its errors become :class:`~msgen.errors.RenderError`.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,14 @@ from typing import Any
 
 from msgen.errors import RenderError, TargetExistsError
 
-__all__ = ["RenderResult", "is_empty_dir", "remove_tree", "render_template", "templates_dir"]
+__all__ = [
+    "TEMPLATES_ENV",
+    "RenderResult",
+    "is_empty_dir",
+    "remove_tree",
+    "render_template",
+    "templates_dir",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,8 +39,24 @@ class RenderResult:
     """True when the target directory did not exist before."""
 
 
+TEMPLATES_ENV = "MSGEN_TEMPLATES_DIR"
+
+
 def templates_dir() -> Path:
-    """Where the templates are: inside the installed package, or the source checkout."""
+    """Where the templates are: inside the installed package, or the source checkout.
+
+    ``MSGEN_TEMPLATES_DIR`` points msgen at another copy (a template author's working copy,
+    or a test's modified templates); it must hold ``service/copier.yml``.
+    """
+    override = os.environ.get(TEMPLATES_ENV)
+    if override:
+        candidate = Path(override).expanduser().resolve()
+        if not (candidate / "service" / "copier.yml").is_file():
+            raise RenderError(
+                f"{TEMPLATES_ENV}={override} holds no service/copier.yml",
+                hint=f"point {TEMPLATES_ENV} at a copy of msgen's templates/, or unset it",
+            )
+        return candidate
     package_dir = Path(__file__).resolve().parent
     for candidate in (package_dir / "templates", package_dir.parents[1] / "templates"):
         if (candidate / "service" / "copier.yml").is_file():
@@ -63,12 +87,15 @@ def render_template(
     target: Path,
     force: bool = False,
     dry_run: bool = False,
+    finish: Callable[[Path], object] | None = None,
 ) -> RenderResult:
     """Render ``templates/<template>`` with ``data`` into ``target``.
 
     An existing non-empty ``target`` is refused unless ``force``; then the rendered files
     replace their namesakes (each with an atomic rename) and other files are kept.
     ``dry_run`` renders into a scratch directory and reports the files, writing nothing.
+    ``finish`` completes the rendered tree (in the scratch directory) before it is moved into
+    place, so a failing step leaves nothing behind either.
     """
     source = templates_dir() / template
     if not (source / "copier.yml").is_file():
@@ -86,10 +113,14 @@ def render_template(
         with tempfile.TemporaryDirectory(prefix="msgen-dry-run-") as scratch:
             out = Path(scratch) / target.name
             _copy(source, out, data)
+            if finish is not None:
+                finish(out)
             return RenderResult(target=target, files=_tree(out), created=not existed)
     try:
         with _staging(target) as out:
             _copy(source, out, data)
+            if finish is not None:
+                finish(out)
             files = _tree(out)
             _install(out, target, files)
     except OSError as exc:

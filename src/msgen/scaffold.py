@@ -7,15 +7,18 @@ be saved is removed again, so ``msgen.yaml`` and the file tree never disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from msgen.__about__ import __version__
+from msgen.contracts import write_contract_file
 from msgen.errors import DuplicateServiceError, TargetExistsError, UnknownServiceError
 from msgen.messaging import check_broker, published_events, validate_event_names
 from msgen.naming import ServiceNames, check_port, derive_names, next_free_port
 from msgen.render import RenderResult, remove_tree, render_template
+from msgen.template_versions import store_template, template_version
 from msgen.workspace import (
     Broker,
+    Ci,
     Db,
     Discovery,
     ServiceEntry,
@@ -30,6 +33,7 @@ __all__ = [
     "NewServiceOptions",
     "NewServiceResult",
     "Placement",
+    "ci_features",
     "new_service",
     "place",
     "record",
@@ -59,6 +63,8 @@ class NewServiceOptions:
     event_sourcing: bool = False
     tracing: bool = True
     metrics: bool = True
+    ci: Ci = "github"
+    """The CI pipeline rendered into the service (recorded as feature ``ci:<name>``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,7 +98,13 @@ TEMPLATE_DEFAULTS: dict[str, object] = {
     "upstreams": {},
     "tracing": True,
     "metrics": True,
+    "ci": "github",
 }
+
+
+def ci_features(ci: Ci) -> list[str]:
+    """The workspace feature that records a service's CI pipeline (none: no feature)."""
+    return [] if ci == "none" else [f"ci:{ci}"]
 
 
 def template_data(
@@ -108,7 +120,7 @@ def template_data(
         "db": db,
         **TEMPLATE_DEFAULTS,
         **features,
-        "msgen_version": __version__,
+        "msgen_version": template_version("service"),
     }
 
 
@@ -119,7 +131,7 @@ def service_features(options: NewServiceOptions) -> list[str]:
         "tracing": options.tracing,
         "metrics": options.metrics,
     }
-    return [feature for feature, on in wanted.items() if on]
+    return [*(feature for feature, on in wanted.items() if on), *ci_features(options.ci)]
 
 
 def upstream_urls(
@@ -191,11 +203,20 @@ def place(
 
 
 def record(
-    workspace: WorkspaceFile, name: str, entry: ServiceEntry, *, result: RenderResult
+    workspace: WorkspaceFile,
+    name: str,
+    entry: ServiceEntry,
+    *,
+    result: RenderResult,
+    template: str = "service",
 ) -> None:
-    """Save the entry; remove a fresh render again if the workspace cannot be saved."""
+    """Keep the template for ``msgen update`` and save the entry.
+
+    A fresh render is removed again if either cannot be written.
+    """
     workspace.model.services[name] = entry
     try:
+        entry.template_version = store_template(workspace.root, template)
         workspace.save()
     except BaseException:
         if result.created:
@@ -237,10 +258,12 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             tracing=options.tracing,
             metrics=options.metrics,
             system_name=workspace.model.name,
+            ci=options.ci,
         ),
         target=placement.target,
         force=options.force,
         dry_run=options.dry_run,
+        finish=partial(write_contract_file, package=names.package) if broker != "none" else None,
     )
     if not options.dry_run:
         entry = ServiceEntry(
@@ -249,7 +272,6 @@ def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             port=placement.port,
             db=options.db,
             resource=names.resource_class,
-            template_version=__version__,
             discovery=options.discovery,
             upstreams=list(upstreams),
             broker=broker,

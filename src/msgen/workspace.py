@@ -54,6 +54,7 @@ SCHEMA_VERSION = 1
 Db = Literal["sqlite", "postgres", "none"]
 Broker = Literal["rabbitmq", "none"]
 Discovery = Literal["consul", "static", "dns"]
+Ci = Literal["github", "gitlab", "none"]
 
 
 def _service_name(value: str) -> str:

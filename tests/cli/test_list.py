@@ -67,3 +67,22 @@ def test_list_invalid_workspace_names_line(tree, monkeypatch) -> None:
     assert result.exit_code == 1
     assert "msgen.yaml:6: services.orders.port" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_list_flags_services_of_older_templates(tree, monkeypatch) -> None:
+    from msgen.template_versions import template_version
+
+    current = template_version("service")
+    workspace = (
+        "schema: 1\nname: shop\nservices:\n"
+        f"  orders:\n    path: orders\n    port: 8001\n    template_version: {current}\n"
+        "  billing:\n    path: billing\n    port: 8002\n    template_version: 0.0.1+0123456789ab\n"
+    )
+    monkeypatch.chdir(tree({"msgen.yaml": workspace}))
+    table = runner.invoke(app, ["list"], terminal_width=200)
+    assert table.exit_code == 0, table.output
+    rows = {line.split()[1]: line for line in table.stdout.splitlines() if "800" in line}
+    assert "current" in rows["orders"]
+    assert "outdated" in rows["billing"]
+    data = json.loads(runner.invoke(app, ["list", "--json"]).stdout)
+    assert [s["template_outdated"] for s in data["services"]] == [False, True]

@@ -14,11 +14,14 @@ from msgen.__about__ import __version__
 from msgen.cli import compose as _compose
 from msgen.cli import consul as _consul
 from msgen.cli import dev as _dev
+from msgen.cli import doctor as _doctor
 from msgen.cli import graph as _graph
 from msgen.cli import init as _init
 from msgen.cli import k8s as _k8s
 from msgen.cli import listing as _listing
 from msgen.cli import mesh as _mesh
+from msgen.cli import update as _update
+from msgen.cli._ui import set_verbose
 from msgen.cli.check import app as check_app
 from msgen.cli.new import app as new_app
 
@@ -52,13 +55,24 @@ def _root(
             is_eager=True,
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help="Print the traceback of errors (for bug reports); otherwise errors are one line.",
+        ),
+    ] = False,
 ) -> None:
     """Scaffold and operate production-shaped FastAPI microservice systems."""
+    set_verbose(verbose)
 
 
 app.command("init")(_init.init)
 app.command("list")(_listing.list_services)
 app.command("graph")(_graph.graph)
+app.command("update")(_update.update)
+app.command("add")(_update.add)
+app.command("doctor")(_doctor.doctor)
 app.add_typer(new_app, name="new")
 app.add_typer(check_app, name="check")
 app.add_typer(_dev.app, name="dev")

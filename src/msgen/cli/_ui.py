@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
@@ -40,9 +43,26 @@ def escape(text: object) -> str:
     return rich_escape(str(text))
 
 
+_verbose = False
+
+
+def set_verbose(value: bool) -> None:
+    """Set by the global ``--verbose`` option (the root callback runs on every invocation)."""
+    global _verbose  # noqa: PLW0603 - one flag for the process, like the console
+    _verbose = value
+
+
 def debug_enabled() -> bool:
-    """True when MSGEN_DEBUG asks for tracebacks of unexpected errors."""
-    return os.environ.get("MSGEN_DEBUG", "") not in {"", "0", "false", "no"}
+    """True when ``--verbose`` (or MSGEN_DEBUG=1) asks for tracebacks, for bug reports."""
+    return _verbose or os.environ.get("MSGEN_DEBUG", "") not in {"", "0", "false", "no"}
+
+
+def print_traceback(exc: BaseException) -> None:
+    """The full traceback (with chained causes) on stderr, plain text for copy and paste."""
+    import traceback
+
+    sys.stderr.write("".join(traceback.format_exception(exc)))
+    sys.stderr.flush()
 
 
 def report_error(exc: MsgenError) -> None:
@@ -56,7 +76,9 @@ def boundary(func: Callable[P, R]) -> Callable[P, R]:
     """Map MsgenError to a one-line message and its exit code; hide other tracebacks.
 
     Usage errors exit 2 (typer's own code for bad arguments), other msgen errors 1,
-    Ctrl-C 130. An unexpected exception shows its traceback only with MSGEN_DEBUG=1.
+    Ctrl-C 130. An unexpected exception (a bug) is one line too, with a hint to rerun with
+    ``--verbose``; with ``--verbose`` (or MSGEN_DEBUG=1) every error also prints its
+    traceback, for bug reports.
     """
 
     @functools.wraps(func)
@@ -64,6 +86,8 @@ def boundary(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except MsgenError as exc:
+            if debug_enabled():
+                print_traceback(exc)
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort):
@@ -72,16 +96,32 @@ def boundary(func: Callable[P, R]) -> Callable[P, R]:
             err_console().print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None
         except Exception as exc:
-            if debug_enabled():
-                raise
+            verbose = debug_enabled()
+            if verbose:
+                print_traceback(exc)
             err_console().print(
-                f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}"
-                " [dim](set MSGEN_DEBUG=1 for the traceback, and please report it)[/]",
+                f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}",
                 soft_wrap=True,
             )
+            how = (
+                "please report it with the traceback above"
+                if verbose
+                else "rerun with --verbose for the traceback and please report it"
+            )
+            err_console().print(f"[dim]hint: this is a bug in msgen; {how}[/]", soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def working(message: str, *, enabled: bool = True) -> AbstractContextManager[object]:
+    """A rich spinner with ``message`` while slow work runs (only on a terminal, by rich).
+
+    Disabled (``enabled=False``) where the output is for scripts, e.g. ``--json``.
+    """
+    if not enabled:
+        return contextlib.nullcontext()
+    return console().status(f"[bold]{escape(message)}")
 
 
 def print_json(data: Any) -> None:

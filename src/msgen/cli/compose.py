@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from msgen.cli._outputs import report_outcomes
-from msgen.cli._ui import boundary, console, escape
+from msgen.cli._ui import boundary, console, escape, working
 
 if TYPE_CHECKING:
     from msgen.workspace import WorkspaceFile
@@ -72,8 +72,9 @@ def _compose(args: list[str]) -> None:
         console().print("msgen.yaml changed: regenerating docker-compose.yml")
         _generate(workspace, include, exclude, force=False)
         mark_fresh(workspace)
-    check_engine()
-    command = find_compose()
+    with working("checking the Docker engine and Compose"):
+        check_engine()
+        command = find_compose()
     code = run_compose(command, args, cwd=workspace.root)
     if code:
         raise typer.Exit(code)

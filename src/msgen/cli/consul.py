@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from msgen.cli._ui import boundary, console, escape, print_json
+from msgen.cli._ui import boundary, console, escape, print_json, working
 
 ConsulOption = Annotated[
     str | None,
@@ -60,7 +60,8 @@ def register(
         check_url=None if no_check else (check_url or f"http://{address}:{port}/health/ready"),
     )
     client = ConsulClient(address=consul, token=token)
-    instance_id = client.register(registration)
+    with working(f"registering with Consul at {client.base_url}"):
+        instance_id = client.register(registration)
     console().print(
         f"[green]Registered[/] {escape(instance_id)} ({escape(address)}:{port}) "
         f"with Consul at {escape(client.base_url)}",
@@ -92,7 +93,8 @@ def services(
     from msgen.consul import ConsulClient
 
     client = ConsulClient(address=consul, token=token)
-    instances = client.instances()
+    with working(f"asking Consul at {client.base_url}", enabled=not as_json):
+        instances = client.instances()
     if as_json:
         print_json({"consul": client.base_url, "instances": [i.to_data() for i in instances]})
         return

@@ -17,9 +17,11 @@ from msgen.manifests.compose_model import Build, ComposeFile, ComposeService, He
 from msgen.workspace import ServiceEntry, Workspace
 
 __all__ = [
+    "BUILD_ARGS",
     "COMPOSE_FILE",
     "ENV_EXAMPLE_FILE",
     "IMAGES",
+    "IMAGE_VARS",
     "INFRA",
     "REGENERATE",
     "EnvVar",
@@ -43,6 +45,17 @@ IMAGES = {
     "jaeger": "jaegertracing/jaeger:2.10.0",
     "prometheus": "prom/prometheus:v3.6.0",
     "grafana": "grafana/grafana:12.2.0",
+}
+# The .env variable that replaces each image (a mirror, a pinned digest, a local build);
+# unset, the pinned tag above is used.
+IMAGE_VARS = {name: f"{name.upper()}_IMAGE" for name in IMAGES}
+# Build arguments of every service image, from .env with these defaults (the Dockerfile's own):
+# BASE_IMAGE is the Python image both stages start from; PIP_INDEX_URL a package index or
+# mirror; PIP_NO_INDEX=1 installs from the service's wheels/ directory alone (offline builds).
+BUILD_ARGS = {
+    "BASE_IMAGE": "python:3.11-slim",
+    "PIP_INDEX_URL": "https://pypi.org/simple",
+    "PIP_NO_INDEX": "0",
 }
 # Host ports of the infrastructure UIs, bound to 127.0.0.1 unless a service uses the port.
 _UI_PORTS = {
@@ -122,6 +135,10 @@ def select_infra(
 def env_prefix(name: str) -> str:
     """``order-items`` -> ``ORDER_ITEMS``: how a service's variables are named."""
     return name.replace("-", "_").upper()
+
+
+def _image(name: str) -> str:
+    return f"${{{IMAGE_VARS[name]}:-{IMAGES[name]}}}"
 
 
 def _needed(var: str, why: str) -> str:
@@ -239,7 +256,10 @@ def _service_container(
         env["OTEL_SERVICE_NAME"] = name
     container = ComposeService(
         image=f"{workspace.name}-{name}:{svc.version}",
-        build=Build(context=svc.path),
+        build=Build(
+            context=svc.path,
+            args={arg: f"${{{arg}:-{default}}}" for arg, default in BUILD_ARGS.items()},
+        ),
         environment=env,
         ports=[f"127.0.0.1:{svc.port}:{svc.port}"],
         volumes=volumes,
@@ -253,7 +273,7 @@ def _service_container(
 def _postgres(workspace: Workspace, name: str) -> ComposeService:
     package = name.replace("-", "_")
     return ComposeService(
-        image=IMAGES["postgres"],
+        image=_image("postgres"),
         environment={
             "POSTGRES_DB": package,
             "POSTGRES_USER": package,
@@ -278,7 +298,7 @@ def _infra(workspace: Workspace, name: str) -> tuple[ComposeService, list[str]]:
     net = [workspace.name]
     if name == "rabbitmq":
         return ComposeService(
-            image=IMAGES["rabbitmq"],
+            image=_image("rabbitmq"),
             environment={
                 "RABBITMQ_DEFAULT_USER": _RABBITMQ_USER,
                 "RABBITMQ_DEFAULT_PASS": _needed("RABBITMQ_PASSWORD", _RUN_GENERATE),
@@ -290,7 +310,7 @@ def _infra(workspace: Workspace, name: str) -> tuple[ComposeService, list[str]]:
         ), ["rabbitmq-data"]
     if name == "consul":
         return ComposeService(
-            image=IMAGES["consul"],
+            image=_image("consul"),
             command=["agent", "-dev", "-client=0.0.0.0"],
             ports=_ui_port(name, used),
             healthcheck=Healthcheck(test=["CMD", "consul", "members"]),
@@ -298,14 +318,14 @@ def _infra(workspace: Workspace, name: str) -> tuple[ComposeService, list[str]]:
         ), []
     if name == "jaeger":
         return ComposeService(
-            image=IMAGES["jaeger"],
+            image=_image("jaeger"),
             ports=_ui_port(name, used),
             healthcheck=_wget_health("http://127.0.0.1:13133/status"),
             networks=net,
         ), []
     if name == "prometheus":
         return ComposeService(
-            image=IMAGES["prometheus"],
+            image=_image("prometheus"),
             command=[
                 "--config.file=/etc/prometheus/prometheus.yml",
                 "--storage.tsdb.path=/prometheus",
@@ -319,7 +339,7 @@ def _infra(workspace: Workspace, name: str) -> tuple[ComposeService, list[str]]:
             networks=net,
         ), ["prometheus-data"]
     return ComposeService(
-        image=IMAGES["grafana"],
+        image=_image("grafana"),
         environment={
             "GF_SECURITY_ADMIN_USER": "admin",
             "GF_SECURITY_ADMIN_PASSWORD": _needed("GRAFANA_ADMIN_PASSWORD", _RUN_GENERATE),
@@ -368,7 +388,24 @@ def _env_example(workspace: Workspace, selection: Selection) -> str:
     ]
     for var in env_vars(workspace, selection):
         lines += ["", f"# {var.comment}", f"{var.name}="]
+    lines += [
+        "",
+        "# Optional. Building the service images: the Python base image, a package index or",
+        "# mirror, and PIP_NO_INDEX=1 to install from each service's wheels/ directory alone.",
+    ]
+    lines += [f"# {arg}={default}" for arg, default in BUILD_ARGS.items()]
+    used = sorted(_used_images(workspace, selection))
+    if used:
+        lines += ["", "# Optional. Replace an image (a mirror, a pinned digest, a local build)."]
+        lines += [f"# {IMAGE_VARS[name]}={IMAGES[name]}" for name in used]
     return "\n".join(lines) + "\n"
+
+
+def _used_images(workspace: Workspace, selection: Selection) -> set[str]:
+    used = {name for name in INFRA if selection.has(name)}
+    if any(_db(svc) == "postgres" for svc in workspace.services.values()):
+        used.add("postgres")
+    return used
 
 
 def compose_files(workspace: Workspace, selection: Selection) -> list[GeneratedFile]:

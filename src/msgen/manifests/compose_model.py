@@ -29,6 +29,7 @@ class Build:
 
     context: str
     dockerfile: str = "Dockerfile"
+    args: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -73,3 +73,12 @@ def test_defaults_is_accepted_like_for_services(in_tmp: Path) -> None:
     result = invoke("new", "gateway", "--defaults")
     assert result.exit_code == 0, result.output
     assert "Created gateway gateway" in result.stdout
+
+
+def test_ci_option_picks_the_pipeline_and_is_recorded(in_tmp: Path) -> None:
+    result = invoke("new", "gateway", "--ci", "gitlab")
+    assert result.exit_code == 0, result.output
+    assert (in_tmp / "gateway" / ".gitlab-ci.yml").is_file()
+    assert not (in_tmp / "gateway" / ".github").exists()
+    assert "features: [ci:gitlab]" in (in_tmp / "msgen.yaml").read_text()
+    assert invoke("new", "gateway", "edge", "--ci", "jenkins").exit_code == 2

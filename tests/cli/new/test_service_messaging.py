@@ -31,6 +31,10 @@ def test_a_service_with_a_database_gets_rabbitmq_and_publishes_its_events(in_tmp
     assert (in_tmp / "orders" / "src" / "orders" / "outbox.py").is_file()
     assert "faststream" in (in_tmp / "orders" / "pyproject.toml").read_text()
     assert not (in_tmp / "orders" / "src" / "orders" / "consumer.py").exists()
+    contract = json.loads((in_tmp / "orders" / "contracts" / "events.json").read_text())
+    assert sorted(contract["publishes"]) == sorted(entry.publishes)
+    assert contract["consumes"] == {}
+    assert not list((in_tmp / "orders").rglob("__pycache__"))
 
 
 def test_broker_none_renders_no_messaging(in_tmp: Path) -> None:
@@ -40,6 +44,7 @@ def test_broker_none_renders_no_messaging(in_tmp: Path) -> None:
     package = in_tmp / "orders" / "src" / "orders"
     assert not (package / "outbox.py").exists()
     assert not (package / "messaging.py").exists()
+    assert not (in_tmp / "orders" / "contracts").exists()
     assert "faststream" not in (in_tmp / "orders" / "pyproject.toml").read_text()
     assert "broker:" not in (in_tmp / "msgen.yaml").read_text()
 
@@ -64,9 +69,12 @@ def test_consumes_is_recorded_listed_and_rendered(in_tmp: Path) -> None:
     assert result.exit_code == 0, result.output
     entry = load_workspace(in_tmp / "msgen.yaml").model.services["billing"]
     assert entry.consumes == ["orders.order_created", "orders.order_deleted"]
-    messaging = (in_tmp / "billing" / "src" / "billing" / "messaging.py").read_text()
-    assert '"orders.order_created",' in messaging
-    assert '"orders.order_deleted",' in messaging
+    events = (in_tmp / "billing" / "src" / "billing" / "events.py").read_text()
+    assert '"orders.order_created": OrdersOrderCreated,' in events
+    assert '"orders.order_deleted": OrdersOrderDeleted,' in events
+    contract = json.loads((in_tmp / "billing" / "contracts" / "events.json").read_text())
+    assert sorted(contract["consumes"]) == entry.consumes
+    assert contract["consumes"]["orders.order_created"]["required"] == ["id"]
 
     listing = runner.invoke(app, ["list", "--json"])
     services = {s["name"]: s for s in json.loads(listing.stdout)["services"]}
@@ -80,7 +88,7 @@ def test_consumes_is_recorded_listed_and_rendered(in_tmp: Path) -> None:
 def test_event_sourcing_is_a_feature(in_tmp: Path) -> None:
     assert new("orders", "--event-sourcing").exit_code == 0
     entry = load_workspace(in_tmp / "msgen.yaml").model.services["orders"]
-    assert entry.features == ["event-sourcing", "tracing", "metrics"]
+    assert entry.features == ["event-sourcing", "tracing", "metrics", "ci:github"]
     assert (in_tmp / "orders" / "src" / "orders" / "eventstore.py").is_file()
 
 

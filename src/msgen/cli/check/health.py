@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from msgen.cli._ui import boundary, console, escape, print_json
+from msgen.cli._ui import boundary, console, escape, print_json, working
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -78,7 +78,8 @@ def check_health(
         return run(targets, timeout=timeout, retries=retries)
 
     if watch is None:
-        results = once()
+        with working(f"probing {len(targets)} targets", enabled=not as_json):
+            results = once()
         if as_json:
             print_json([result.as_dict() for result in results])
         else:

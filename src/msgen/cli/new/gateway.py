@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from msgen.cli._ui import boundary, console, escape
-from msgen.cli.new.service import DiscoveryChoice, print_tree
+from msgen.cli._ui import boundary, console, escape, working
+from msgen.cli.new.service import CI_HELP, CiChoice, DiscoveryChoice, print_tree
 
 
 @boundary
@@ -28,6 +28,7 @@ def new_gateway(
         Path | None,
         typer.Option("--output", "-o", help="Directory to render into (default: ./NAME)."),
     ] = None,
+    ci: Annotated[CiChoice, typer.Option(help=CI_HELP)] = "github",
     force: Annotated[
         bool, typer.Option("--force", help="Render over an existing gateway or directory.")
     ] = False,
@@ -48,9 +49,16 @@ def new_gateway(
     from msgen.gateway import new_gateway as run
 
     options = NewGatewayOptions(
-        name=name, port=port, discovery=discovery, output=output, force=force, dry_run=dry_run
+        name=name,
+        port=port,
+        discovery=discovery,
+        output=output,
+        force=force,
+        dry_run=dry_run,
+        ci=ci,
     )
-    result = run(options, cwd=Path.cwd())
+    with working(f"rendering {name}"):
+        result = run(options, cwd=Path.cwd())
     if result.dry_run:
         print_tree(result.target, result.files)
         console().print(f"[dim]dry run: {len(result.files)} files, nothing written[/]")

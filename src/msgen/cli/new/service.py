@@ -8,12 +8,18 @@ from typing import Annotated, Literal
 
 import typer
 
-from msgen.cli._ui import boundary, console, escape
+from msgen.cli._ui import boundary, console, escape, working
 
 DbChoice = Literal["sqlite", "postgres", "none"]
 DB_CHOICES: tuple[DbChoice, ...] = ("sqlite", "postgres", "none")
 DiscoveryChoice = Literal["static", "consul", "dns"]
 BrokerChoice = Literal["rabbitmq", "none"]
+CiChoice = Literal["github", "gitlab", "none"]
+CI_HELP = (
+    "CI pipeline to render: github (.github/workflows/ci.yml, image to ghcr.io), gitlab "
+    "(.gitlab-ci.yml, image to the GitLab registry) or none. Lint, tests against "
+    "PostgreSQL/RabbitMQ containers, image build, push on tags."
+)
 
 
 def _interactive(defaults: bool) -> bool:
@@ -100,6 +106,7 @@ def new_service(
             "breaker and an UPSTREAM_<NAME>_URL setting.",
         ),
     ] = None,
+    ci: Annotated[CiChoice, typer.Option(help=CI_HELP)] = "github",
     force: Annotated[
         bool,
         typer.Option("--force", help="Render over an existing service or non-empty directory."),
@@ -141,8 +148,10 @@ def new_service(
         dry_run=dry_run,
         discovery=discovery,
         upstreams=tuple(dict.fromkeys(upstream or ())),
+        ci=ci,
     )
-    result = run(options, cwd=Path.cwd())
+    with working(f"rendering {names.service}"):
+        result = run(options, cwd=Path.cwd())
     if result.dry_run:
         print_tree(result.target, result.files)
         console().print(f"[dim]dry run: {len(result.files)} files, nothing written[/]")

@@ -1,0 +1,190 @@
+"""``msgen update [SERVICE...]`` and ``msgen add FEATURE SERVICE``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+
+from msgen.cli._ui import boundary, console, escape, print_json
+
+if TYPE_CHECKING:
+    from msgen.update import Reporter, ServiceUpdate
+
+ConflictChoice = Literal["inline", "rej"]
+
+CONFLICT_HELP = (
+    "How conflicts are left: inline (<<<<<<< markers in the file) or rej (the file gets "
+    "the template's version plus those of your edits that apply; the rest go to FILE.rej)."
+)
+DRY_RUN_HELP = "Show the diff the update would make; write nothing."
+FORCE_HELP = "Update even when the service has uncommitted git changes."
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Reporter]:
+    """A rich status line the core reports its steps to (silent for --json)."""
+    if not enabled:
+        yield lambda _message: None
+        return
+    with console().status("updating") as status:
+        yield lambda message: status.update(escape(message))
+
+
+def _as_data(result: ServiceUpdate) -> dict[str, object]:
+    return {
+        "name": result.name,
+        "path": str(result.target),
+        "old_version": result.old_version,
+        "new_version": result.new_version,
+        "under_git": result.under_git,
+        "dry_run": result.dry_run,
+        "changes": [{"path": c.path, "status": c.status} for c in result.changes],
+        "conflicts": list(result.conflicts),
+    }
+
+
+def _print_diff(diff: str) -> None:
+    out = console()
+    for line in diff.splitlines():
+        style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        out.print(f"[{style}]{escape(line)}[/]" if style else escape(line), soft_wrap=True)
+
+
+def _summary(results: list[ServiceUpdate], *, conflict: str) -> None:
+    """One row per service; then one row per conflicted file, with where to resolve it."""
+    from rich.table import Table
+
+    table = Table(title="msgen update", title_justify="left")
+    for column in ("service", "from", "to", "added", "modified", "deleted", "conflicts"):
+        table.add_column(column, justify="right" if column[-2:] == "ed" else "left")
+    for result in results:
+        counts = [
+            str(sum(1 for c in result.changes if c.status == status))
+            for status in ("added", "modified", "deleted", "conflict")
+        ]
+        new = "(current)" if result.old_version == result.new_version else result.new_version
+        conflicts = f"[yellow]{counts[3]}[/]" if result.conflicts else "[green]0[/]"
+        table.add_row(
+            escape(result.name),
+            escape(result.old_version or "unrecorded"),
+            escape(new),
+            *counts[:3],
+            conflicts,
+        )
+    console().print(table)
+    conflicted = [(r.name, path) for r in results for path in r.conflicts]
+    if not conflicted:
+        return
+    files = Table(title="conflicts", title_justify="left")
+    for column in ("service", "file", "resolve"):
+        files.add_column(column)
+    for name, path in conflicted:
+        where = "<<<<<<< markers in the file" if conflict == "inline" else f"{path}.rej"
+        files.add_row(escape(name), f"[yellow]{escape(path)}[/]", escape(where))
+    console().print(files)
+
+
+def _finish(results: list[ServiceUpdate], *, conflict: str, dry_run: bool) -> None:
+    conflicted = sum(len(r.conflicts) for r in results)
+    if dry_run:
+        console().print("[dim]dry run: nothing written[/]")
+        return
+    if any(not r.under_git and r.changes for r in results):
+        console().print("[dim]note: services not under git were updated in place[/]")
+    if conflicted:
+        how = "the <<<<<<< markers" if conflict == "inline" else "each .rej file"
+        console().print(
+            f"[yellow]{conflicted} file(s) have conflicts:[/] resolve {how}, then commit",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+
+
+@boundary
+def update(
+    services: Annotated[
+        list[str] | None,
+        typer.Argument(help="Services to update (default: every service and gateway)."),
+    ] = None,
+    conflict: Annotated[ConflictChoice, typer.Option(help=CONFLICT_HELP)] = "inline",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Re-apply the current templates to services, keeping your edits (three-way merge).
+
+    Exits 1 when conflicts are left to resolve.
+    """
+    from msgen.update import update_services
+    from msgen.workspace import open_workspace
+
+    workspace = open_workspace(Path.cwd())
+    with _progress(not as_json) as report:
+        results = update_services(
+            workspace,
+            tuple(dict.fromkeys(services or ())),
+            conflict=conflict,
+            dry_run=dry_run,
+            force=force,
+            report=report,
+        )
+    if not results and not as_json:
+        console().print("[dim]the workspace has no services yet: msgen new service NAME[/]")
+        return
+    if as_json:
+        print_json({"services": [_as_data(r) for r in results]})
+        if not dry_run and any(r.conflicts for r in results):
+            raise typer.Exit(1)
+        return
+    if dry_run:
+        for result in results:
+            _print_diff(result.diff)
+    _summary(results, conflict=conflict)
+    _finish(results, conflict=conflict, dry_run=dry_run)
+
+
+@boundary
+def add(
+    feature: Annotated[
+        str, typer.Argument(help="broker, consul, event-sourcing or postgres.", show_default=False)
+    ],
+    service: Annotated[str, typer.Argument(help="The service to turn it on for.")],
+    conflict: Annotated[ConflictChoice, typer.Option(help=CONFLICT_HELP)] = "inline",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
+) -> None:
+    """Turn a feature on for an existing service: change its answers, then update it."""
+    from msgen.features import add_feature
+    from msgen.workspace import open_workspace
+
+    workspace = open_workspace(Path.cwd())
+    with _progress(True) as report:
+        result = add_feature(
+            workspace,
+            feature,
+            service,
+            conflict=conflict,
+            dry_run=dry_run,
+            force=force,
+            report=report,
+        )
+    if result.update is None:
+        console().print(f"{escape(service)} already has {escape(feature)}: nothing to do")
+        return
+    if dry_run:
+        _print_diff(result.update.diff)
+    _summary([result.update], conflict=conflict)
+    if not dry_run:
+        answers = ", ".join(f"{k}={v}" for k, v in result.changed_answers.items())
+        console().print(
+            f"[green]Added[/] {escape(feature)} to [bold]{escape(service)}[/] "
+            f"({escape(answers)}); review with git diff",
+            soft_wrap=True,
+        )
+    _finish([result.update], conflict=conflict, dry_run=dry_run)

@@ -1,0 +1,376 @@
+"""``msgen update``: re-apply the current templates to existing services (copier update).
+
+Copier's update is a three-way merge: it renders the *old* template with the recorded
+answers, takes the difference to the project as the user's edits, renders the *new* template
+and replays those edits on it (``git apply``, then ``git merge-file`` for inline conflict
+markers, or ``.rej`` files). It needs the template as a git repository with versions, and the
+project tracked by git and clean.
+
+msgen ships its templates as plain files, so each update runs copier in a sandbox:
+
+1. a throwaway template repository with two tagged commits, the stored template the service
+   was generated with (``0.0.1``, see :mod:`msgen.template_versions`) and the current one
+   (``0.0.2``);
+2. a throwaway git copy of the service's files (the ones git does not ignore) whose answers
+   point at that repository;
+3. copier's ``run_update`` there; msgen then compares the sandbox with the service and, unless
+   this is a dry run, writes the changed files back (each with an atomic rename).
+
+So a failed merge leaves the service untouched, ``--dry-run`` is the same update with the writing
+left out, and services that are not under git can be updated too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from msgen.errors import TemplateBaseMissingError, UpdateError
+from msgen.render import is_empty_dir
+from msgen.template_versions import (
+    STORE_DIR,
+    extract_template,
+    store_template,
+    stored_template,
+    template_source,
+    template_version,
+)
+from msgen.vcs import check_clean, git, service_files, template_repo
+from msgen.workspace import WorkspaceFile
+
+__all__ = [
+    "ANSWERS_FILE",
+    "Conflict",
+    "FileChange",
+    "ServiceUpdate",
+    "read_answers",
+    "template_of",
+    "update_service",
+    "update_services",
+]
+
+ANSWERS_FILE = ".copier-answers.yml"
+Conflict = Literal["inline", "rej"]
+Status = Literal["added", "modified", "deleted", "conflict"]
+Reporter = Callable[[str], None]
+_MARKERS = (b"<<<<<<< before updating", b">>>>>>> after updating")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileChange:
+    """One file the update writes (or, for a dry run, would write)."""
+
+    path: str
+    status: Status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceUpdate:
+    """What updating one service did (or would do)."""
+
+    name: str
+    target: Path
+    old_version: str | None
+    new_version: str
+    changes: tuple[FileChange, ...]
+    diff: str
+    under_git: bool
+    dry_run: bool
+    answers: dict[str, Any]
+    """The answers after the update."""
+
+    @property
+    def conflicts(self) -> tuple[str, ...]:
+        """Files left with conflict markers, or beside a ``.rej`` file."""
+        return tuple(change.path for change in self.changes if change.status == "conflict")
+
+
+def read_answers(target: Path) -> dict[str, Any]:
+    """The recorded copier answers of a generated service."""
+    import yaml
+
+    path = target / ANSWERS_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UpdateError(
+            f"{target} has no {ANSWERS_FILE}, so msgen cannot tell what generated it",
+            hint="only services rendered by msgen (copier) can be updated",
+        ) from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise UpdateError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise UpdateError(f"{path} is not a mapping of answers")
+    return data
+
+
+def _set_source(answers_file: Path, *, src_path: str, commit: str | None) -> None:
+    """Point the answers at a template source (copier reads ``_src_path`` and ``_commit``)."""
+    import yaml
+
+    lines = answers_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if not line.startswith(("_commit:", "_src_path:"))]
+    header = [line for line in kept if line.startswith("#")]
+    body = [line for line in kept if not line.startswith("#")]
+    source = [f"_src_path: {yaml.safe_dump(src_path, default_style=None).splitlines()[0]}\n"]
+    if commit is not None:
+        source.insert(0, f"_commit: {commit}\n")
+    answers_file.write_text("".join([*header, *source, *body]), encoding="utf-8")
+
+
+def _copier_update(project: Path, *, data: Mapping[str, Any], conflict: Conflict) -> None:
+    from copier import run_update
+    from copier.errors import CopierError
+
+    try:
+        run_update(
+            project,
+            data=dict(data),
+            vcs_ref="0.0.2",
+            defaults=True,
+            overwrite=True,
+            quiet=True,
+            unsafe=False,
+            skip_tasks=True,
+            skip_answered=True,
+            conflict=conflict,
+        )
+    except CopierError as exc:
+        raise UpdateError(f"copier could not update the service: {exc}") from exc
+    except (ValueError, TypeError) as exc:  # copier's answer validation (pydantic)
+        raise UpdateError(f"the template rejected the answers: {exc}") from exc
+
+
+def _is_conflicted(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return any(line.rstrip() in _MARKERS for line in handle)
+    except OSError:
+        return False
+
+
+def _compare(original: Path, updated: Path, before: list[str]) -> list[FileChange]:
+    after = sorted(
+        p.relative_to(updated).as_posix()
+        for p in updated.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(updated).parts
+    )
+    rejected = {name.removesuffix(".rej") for name in after if name.endswith(".rej")}
+    changes: list[FileChange] = []
+    for name in sorted(set(before) | set(after)):
+        if name not in after:
+            changes.append(FileChange(path=name, status="deleted"))
+            continue
+        new = (updated / name).read_bytes()
+        if name in rejected or _is_conflicted(updated / name):
+            changes.append(FileChange(path=name, status="conflict"))
+        elif name not in before:
+            # A file git ignores was not in the sandbox: never overwrite it.
+            if not (original / name).exists():
+                changes.append(FileChange(path=name, status="added"))
+        elif (original / name).read_bytes() != new:
+            changes.append(FileChange(path=name, status="modified"))
+    return changes
+
+
+def _diff(original: Path, updated: Path, changes: list[FileChange]) -> str:
+    import difflib
+
+    chunks: list[str] = []
+    for change in changes:
+        old_path, new_path = original / change.path, updated / change.path
+        try:
+            old = old_path.read_text(encoding="utf-8") if old_path.is_file() else ""
+            new = new_path.read_text(encoding="utf-8") if new_path.is_file() else ""
+        except UnicodeDecodeError:
+            chunks.append(f"Binary file {change.path} differs\n")
+            continue
+        chunks.extend(
+            difflib.unified_diff(
+                old.splitlines(keepends=True),
+                new.splitlines(keepends=True),
+                fromfile=f"a/{change.path}" if old_path.is_file() else "/dev/null",
+                tofile=f"b/{change.path}" if new_path.is_file() else "/dev/null",
+            )
+        )
+    return "".join(line if line.endswith("\n") else f"{line}\n" for line in chunks)
+
+
+def _write_back(target: Path, updated: Path, changes: list[FileChange]) -> None:
+    """Copy changed files into the service, each with an atomic rename."""
+    try:
+        for change in changes:
+            destination = target / change.path
+            if change.status == "deleted":
+                destination.unlink(missing_ok=True)
+                for parent in destination.parents:  # directories the template no longer has
+                    if parent == target or not is_empty_dir(parent):
+                        break
+                    parent.rmdir()
+                continue
+            source = updated / change.path
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            partial = destination.with_name(f".{destination.name}.msgen-update")
+            shutil.copy2(source, partial)
+            partial.replace(destination)
+    except OSError as exc:
+        raise UpdateError(f"cannot write {exc.filename or target}: {exc.strerror}") from exc
+
+
+def _base_template(
+    workspace: WorkspaceFile, template: str, old: str | None, new: str, scratch: Path
+) -> Path:
+    """The template the service was generated with: the current one, or from the store."""
+    if old == new:
+        return template_source(template)
+    archive = stored_template(workspace.root, template, old) if old else None
+    if archive is None:
+        raise TemplateBaseMissingError(
+            f"the {template} template version {old or '(unrecorded)'} this service was "
+            "generated with is not in the template store",
+            hint=f"copy {workspace.root / STORE_DIR}/ from the workspace that generated it "
+            "(msgen keeps each template version it renders there; commit it)",
+        )
+    base = scratch / "base"
+    extract_template(archive, base)
+    return base
+
+
+def template_of(workspace: WorkspaceFile, name: str) -> str:
+    """The template a workspace entry is rendered from."""
+    return "gateway" if workspace.model.services[name].kind == "gateway" else "service"
+
+
+def update_services(
+    workspace: WorkspaceFile,
+    names: tuple[str, ...] = (),
+    *,
+    conflict: Conflict = "inline",
+    dry_run: bool = False,
+    force: bool = False,
+    report: Reporter | None = None,
+) -> list[ServiceUpdate]:
+    """Update ``names`` (every service and gateway when empty) and record their versions.
+
+    Every service is checked for uncommitted changes before any is touched. The workspace is
+    saved after each service, so an interruption leaves it true to the files.
+    """
+    workspace.model.require(names)
+    selected = names or tuple(workspace.model.services)
+    for name in selected:
+        check_clean(name, workspace.service_dir(name), force=force)
+    results: list[ServiceUpdate] = []
+    for name in selected:
+        result = update_service(
+            workspace, name, conflict=conflict, dry_run=dry_run, force=force, report=report
+        )
+        results.append(result)
+        entry = workspace.model.services[name]
+        if not dry_run and entry.template_version != result.new_version:
+            entry.template_version = result.new_version
+            workspace.save()
+    return results
+
+
+def _refresh_contracts(project: Path, answers: Mapping[str, Any]) -> None:
+    """Regenerate ``contracts/`` in the sandbox when the service has events.
+
+    The event models may have arrived with this update (``msgen add broker``) or changed in
+    it; the committed schema files must follow them, or the service's own contract test
+    fails. A merge that leaves ``events.py`` conflicted cannot be exported: the conflict is
+    already reported, and the files are refreshed when the user reruns the export.
+    """
+    package = answers.get("package_name")
+    if answers.get("broker", "none") == "none" or not isinstance(package, str):
+        return
+    from msgen.contracts import write_contract_file
+    from msgen.errors import ContractError
+
+    with contextlib.suppress(ContractError):
+        write_contract_file(project, package=package)
+
+
+def update_service(
+    workspace: WorkspaceFile,
+    name: str,
+    *,
+    answers: Mapping[str, Any] | None = None,
+    conflict: Conflict = "inline",
+    dry_run: bool = False,
+    force: bool = False,
+    report: Reporter | None = None,
+) -> ServiceUpdate:
+    """Re-apply the current template (with ``answers`` changed) to one service.
+
+    Refuses a service with uncommitted git changes unless ``force``. Writes nothing when
+    ``dry_run``; otherwise writes the changed files (conflicts included) but does not save
+    the workspace: the caller records the new version.
+    """
+    say = report or (lambda _message: None)
+    template = template_of(workspace, name)
+    target = workspace.service_dir(name)
+    under_git = check_clean(name, target, force=force)
+    recorded = read_answers(target)
+    old = recorded.get("msgen_version")
+    old = str(old) if old is not None else None
+    new = template_version(template)
+    if old == new and not answers:
+        return ServiceUpdate(
+            name=name,
+            target=target,
+            old_version=old,
+            new_version=new,
+            changes=(),
+            diff="",
+            under_git=under_git,
+            dry_run=dry_run,
+            answers=recorded,
+        )
+    with tempfile.TemporaryDirectory(prefix="msgen-update-") as tmp:
+        scratch = Path(tmp)
+        say(f"{name}: preparing the template versions")
+        base = _base_template(workspace, template, old, new, scratch)
+        repo = scratch / "template"
+        template_repo(repo, old=base, new=template_source(template))
+        say(f"{name}: copying the service into a sandbox")
+        files = service_files(target, scratch, under_git=under_git)
+        if ANSWERS_FILE not in files:
+            raise UpdateError(
+                f"git ignores {target / ANSWERS_FILE}, so the update cannot see the service",
+                hint="stop ignoring the service's directory (see git check-ignore -v)",
+            )
+        project = scratch / "project" / target.name
+        for file in files:
+            (project / file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(target / file, project / file)
+        _set_source(project / ANSWERS_FILE, src_path=str(repo), commit="0.0.1")
+        git("init", "-q", cwd=project)
+        git("add", "-A", "--force", cwd=project)
+        git("commit", "-q", "--allow-empty", "-m", "before msgen update", cwd=project)
+        say(f"{name}: merging template {old or '(unrecorded)'} -> {new}")
+        _copier_update(project, data={**(answers or {}), "msgen_version": new}, conflict=conflict)
+        _set_source(project / ANSWERS_FILE, src_path=str(template_source(template)), commit=None)
+        _refresh_contracts(project, read_answers(project))
+        changes = _compare(target, project, files)
+        diff = _diff(target, project, changes)
+        final_answers = read_answers(project)
+        if not dry_run:
+            store_template(workspace.root, template)  # the base of the next update
+            say(f"{name}: writing {len(changes)} files")
+            _write_back(target, project, changes)
+    return ServiceUpdate(
+        name=name,
+        target=target,
+        old_version=old,
+        new_version=new,
+        changes=tuple(changes),
+        diff=diff,
+        under_git=under_git,
+        dry_run=dry_run,
+        answers=final_answers,
+    )

@@ -1,0 +1,134 @@
+"""``msgen add FEATURE SERVICE``: a feature turned on after day one, through the update."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from msgen.cli import app
+from msgen.workspace import load_workspace
+from tests.conftest import require_service
+from tests.servicekit import BROKER_URL, install, run_own_tests, throwaway_database
+
+runner = CliRunner()
+
+
+def git(*args: str, cwd: Path) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
+
+
+def new(root: Path, *args: str) -> Path:
+    result = runner.invoke(app, ["new", "service", "orders", "--defaults", *args])
+    assert result.exit_code == 0, result.output
+    git("init", "-q", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "orders", cwd=root)
+    return root / "orders"
+
+
+def test_add_consul_changes_answers_files_and_workspace(in_tmp: Path) -> None:
+    service = new(in_tmp)
+    (service / "src" / "orders" / "routes.py").write_text(
+        (service / "src" / "orders" / "routes.py").read_text() + "\n# mine\n"
+    )
+    git("commit", "-qam", "mine", cwd=in_tmp)
+
+    result = runner.invoke(app, ["add", "consul", "orders"], terminal_width=200)
+
+    assert result.exit_code == 0, result.output
+    assert "Added consul to orders" in result.stdout
+    assert "discovery: consul" in (service / ".copier-answers.yml").read_text()
+    assert "consul" in (service / ".env.example").read_text().lower()
+    assert (service / "src" / "orders" / "routes.py").read_text().endswith("# mine\n")
+    entry = load_workspace(in_tmp / "msgen.yaml").model.services["orders"]
+    assert entry.discovery == "consul"
+
+    again = runner.invoke(app, ["add", "consul", "orders"])
+    assert again.exit_code == 0
+    assert "already has consul" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["add", "broker", "orders"], "broker needs a database and orders has none"),
+        (["add", "tracing", "orders"], "unknown feature 'tracing'"),
+        (["add", "postgres", "billing"], "unknown service 'billing'"),
+    ],
+)
+def test_add_refuses_with_one_line(in_tmp: Path, args: list[str], message: str) -> None:
+    new(in_tmp, "--db", "none")
+
+    result = runner.invoke(app, args)
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_add_broker_turns_messaging_on_and_its_own_tests_pass(in_tmp: Path) -> None:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    require_service("RabbitMQ", "127.0.0.1", 5672)
+    service = new(in_tmp, "--db", "postgres", "--broker", "none")
+    assert not (service / "src" / "orders" / "outbox.py").exists()
+
+    result = runner.invoke(app, ["add", "broker", "orders"], terminal_width=200)
+
+    assert result.exit_code == 0, result.output
+    assert (service / "src" / "orders" / "outbox.py").is_file()
+    assert "broker: rabbitmq" in (service / ".copier-answers.yml").read_text()
+    entry = load_workspace(in_tmp / "msgen.yaml").model.services["orders"]
+    assert entry.broker == "rabbitmq"
+    assert entry.publishes == [
+        "orders.order_created",
+        "orders.order_updated",
+        "orders.order_deleted",
+    ]
+    python = install(service)
+    with throwaway_database(python) as url:
+        output = run_own_tests(service, python, database_url=url, broker_url=BROKER_URL)
+    assert " passed" in output
+    assert " failed" not in output
+
+
+def test_entry_follows_the_answers_after_an_add() -> None:
+    from msgen.features import entry_from_answers
+    from msgen.workspace import ServiceEntry
+
+    entry = ServiceEntry(path="orders", port=8001, db="sqlite", features=["custom"])
+    answers = {
+        "service_name": "orders",
+        "resource_snake": "order",
+        "msgen_version": "0.1.0+0123456789ab",
+        "db": "postgres",
+        "broker": "rabbitmq",
+        "discovery": "static",
+        "event_sourcing": True,
+    }
+
+    after = entry_from_answers(entry, answers)
+
+    assert after.db == "postgres"
+    assert after.template_version == "0.1.0+0123456789ab"
+    assert after.features == ["custom", "event-sourcing"]
+    assert after.publishes[0] == "orders.order_created"
+
+
+def test_bad_templates_override_is_one_line(in_tmp: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MSGEN_TEMPLATES_DIR", str(in_tmp / "nowhere"))
+
+    result = runner.invoke(app, ["new", "service", "orders", "--defaults"])
+
+    assert result.exit_code == 1
+    assert "MSGEN_TEMPLATES_DIR=" in result.stderr
+    assert "holds no service/copier.yml" in result.stderr
