@@ -56,11 +56,28 @@ def test_add_consul_changes_answers_files_and_workspace(in_tmp: Path) -> None:
     assert "already has consul" in again.stdout
 
 
+def test_add_tracing_renders_telemetry_and_records_the_feature(in_tmp: Path) -> None:
+    service = new(in_tmp, "--no-tracing")
+    package = service / "src" / "orders"
+    assert not (package / "telemetry.py").exists()
+    assert "opentelemetry" not in (service / "pyproject.toml").read_text()
+
+    result = runner.invoke(app, ["add", "tracing", "orders"], terminal_width=200)
+
+    assert result.exit_code == 0, result.output
+    assert (package / "telemetry.py").is_file()
+    assert "opentelemetry-sdk" in (service / "pyproject.toml").read_text()
+    assert "tracing: true" in (service / ".copier-answers.yml").read_text()
+    entry = load_workspace(in_tmp / "msgen.yaml").model.services["orders"]
+    assert "tracing" in entry.features
+    assert "metrics" in entry.features
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["add", "broker", "orders"], "broker needs a database and orders has none"),
-        (["add", "tracing", "orders"], "unknown feature 'tracing'"),
+        (["add", "auth", "orders"], "unknown feature 'auth'"),
         (["add", "postgres", "billing"], "unknown service 'billing'"),
     ],
 )

@@ -80,5 +80,5 @@ def test_ci_option_picks_the_pipeline_and_is_recorded(in_tmp: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (in_tmp / "gateway" / ".gitlab-ci.yml").is_file()
     assert not (in_tmp / "gateway" / ".github").exists()
-    assert "features: [ci:gitlab]" in (in_tmp / "msgen.yaml").read_text()
+    assert "features: [tracing, metrics, ci:gitlab]" in (in_tmp / "msgen.yaml").read_text()
     assert invoke("new", "gateway", "edge", "--ci", "jenkins").exit_code == 2

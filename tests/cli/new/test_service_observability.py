@@ -26,7 +26,7 @@ def test_tracing_and_metrics_are_on_by_default_and_recorded(in_tmp: Path) -> Non
     result = new("orders", "--consumes", "billing.invoice_paid")
     assert result.exit_code == 0, result.output
     entry = load_workspace(in_tmp / "msgen.yaml").model.services["orders"]
-    assert entry.features == ["tracing", "metrics"]
+    assert entry.features == ["tracing", "metrics", "ci:github"]
     package = in_tmp / "orders" / "src" / "orders"
     assert (package / "telemetry.py").is_file()
     assert (package / "metrics.py").is_file()
@@ -42,7 +42,7 @@ def test_no_tracing_no_metrics_renders_neither_code_nor_dependencies(in_tmp: Pat
     result = new("orders", "--no-tracing", "--no-metrics", "--consumes", "billing.invoice_paid")
     assert result.exit_code == 0, result.output
     entry = load_workspace(in_tmp / "msgen.yaml").model.services["orders"]
-    assert entry.features == []
+    assert entry.features == ["ci:github"]
     package = in_tmp / "orders" / "src" / "orders"
     assert not (package / "telemetry.py").exists()
     assert not (package / "metrics.py").exists()
