@@ -145,6 +145,11 @@ def test_infrastructure_follows_needs_and_flags(workspace: Workspace) -> None:
     assert lean["services"]["orders"]["environment"]["CONSUL_HTTP_ADDR"].startswith(
         "${CONSUL_HTTP_ADDR:?"
     )
+    # Without Jaeger the collector is optional: empty means the service exports no traces.
+    assert (
+        lean["services"]["orders"]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
+        == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"
+    )
     assert lean["x-msgen"] == {"without": ["consul", "grafana", "jaeger", "prometheus"]}
     assert compose_errors(lean) == []
     bare = Workspace.model_validate({"name": "s", "services": {"a": {"path": "a", "port": 8001}}})

@@ -166,7 +166,11 @@ def env_vars(workspace: Workspace, selection: Selection) -> list[EnvVar]:
         result.append(EnvVar("CONSUL_HTTP_ADDR", False, "address of your Consul agent"))
     if not selection.has("jaeger") and any("tracing" in s.features for s in services):
         result.append(
-            EnvVar("OTEL_EXPORTER_OTLP_ENDPOINT", False, "OTLP endpoint of your trace collector")
+            EnvVar(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                False,
+                "OTLP/HTTP endpoint of your trace collector; empty: no traces exported",
+            )
         )
     if selection.has("grafana"):
         result.append(EnvVar("GRAFANA_ADMIN_PASSWORD", True, "Grafana password of user admin"))
@@ -252,7 +256,8 @@ def _service_container(
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://jaeger:4318"
             depends.append("jaeger")
         else:
-            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = _external("OTEL_EXPORTER_OTLP_ENDPOINT", "jaeger")
+            # Optional, unlike the broker or Consul: empty means the service exports nothing.
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"
         env["OTEL_SERVICE_NAME"] = name
     container = ComposeService(
         image=f"{workspace.name}-{name}:{svc.version}",
