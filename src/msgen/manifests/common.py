@@ -21,6 +21,7 @@ __all__ = [
     "embedded_hash",
     "is_pristine",
     "json_file",
+    "kustomization_file",
     "text_file",
     "text_hash",
     "yaml_file",
@@ -91,6 +92,16 @@ def yaml_file(path: str, documents: list[Any], *, regenerate: str) -> GeneratedF
     """A YAML file (one or more documents) with the generated-file header as comments."""
     body = "---\n".join(_dump_yaml(doc) for doc in documents)
     return text_file(path, body, regenerate=regenerate)
+
+
+def kustomization_file(base: str, files: list[GeneratedFile], *, regenerate: str) -> GeneratedFile:
+    """``<base>/kustomization.yaml`` listing ``files`` (all under ``base``) as its resources."""
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [f.path.removeprefix(f"{base}/") for f in files],
+    }
+    return yaml_file(f"{base}/kustomization.yaml", [kustomization], regenerate=regenerate)
 
 
 def json_file(path: str, document: dict[str, Any], *, regenerate: str) -> GeneratedFile:

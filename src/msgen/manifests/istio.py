@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from msgen.manifests.common import GeneratedFile, yaml_file
+from msgen.manifests.common import GeneratedFile, kustomization_file, yaml_file
 from msgen.manifests.k8s import Resource, versions_of
 from msgen.workspace import Workspace
 
@@ -180,12 +180,5 @@ def istio_files(workspace: Workspace) -> list[GeneratedFile]:
                     f"{ISTIO_DIR}/{name}/{file_name}", [resource.to_data()], regenerate=REGENERATE
                 )
             )
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": [f.path.removeprefix(f"{ISTIO_DIR}/") for f in files],
-    }
-    files.append(
-        yaml_file(f"{ISTIO_DIR}/kustomization.yaml", [kustomization], regenerate=REGENERATE)
-    )
+    files.append(kustomization_file(ISTIO_DIR, files, regenerate=REGENERATE))
     return files

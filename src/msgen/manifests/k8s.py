@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from msgen.manifests.common import GeneratedFile, upstream_env, yaml_file
+from msgen.manifests.common import GeneratedFile, kustomization_file, upstream_env, yaml_file
 from msgen.workspace import ServiceEntry, Workspace
 
 __all__ = [
@@ -258,10 +258,5 @@ def k8s_files(workspace: Workspace) -> list[GeneratedFile]:
                     f"{K8S_DIR}/{name}/{file_name}", [resource.to_data()], regenerate=REGENERATE
                 )
             )
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": [f.path.removeprefix(f"{K8S_DIR}/") for f in files],
-    }
-    files.append(yaml_file(f"{K8S_DIR}/kustomization.yaml", [kustomization], regenerate=REGENERATE))
+    files.append(kustomization_file(K8S_DIR, files, regenerate=REGENERATE))
     return files
