@@ -20,7 +20,8 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
     def fake_console() -> Console:
         return Console(file=buffer, force_terminal=True, width=100, highlight=False)
 
-    for module in ("msgen.cli._ui", "msgen.cli.new.service", "msgen.cli.new.gateway"):
+    # new gateway prints through msgen.cli.new.service.report_render
+    for module in ("msgen.cli._ui", "msgen.cli.new.service"):
         monkeypatch.setattr(f"{module}.console", fake_console)
     return buffer
 

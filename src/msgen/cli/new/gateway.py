@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from msgen.cli._ui import boundary, console, escape, working
-from msgen.cli.new.service import CI_HELP, CiChoice, DiscoveryChoice, print_tree
+from msgen.cli._ui import boundary, escape, working
+from msgen.cli.new.service import CI_HELP, CiChoice, DiscoveryChoice, report_render
 
 
 @boundary
@@ -59,21 +59,12 @@ def new_gateway(
     )
     with working(f"rendering {name}"):
         result = run(options, cwd=Path.cwd())
-    if result.dry_run:
-        print_tree(result.target, result.files)
-        console().print(f"[dim]dry run: {len(result.files)} files, nothing written[/]")
-        return
-    if result.workspace_created:
-        console().print(f"Created workspace {escape(str(result.workspace))}", soft_wrap=True)
     routes = ", ".join(f"/{svc}/..." for svc in result.upstreams) or "none yet"
-    console().print(
-        f"[green]Created gateway[/] [bold]{escape(result.name)}[/] in "
-        f"{escape(str(result.target))} (port {result.port}; routes {escape(routes)})",
-        soft_wrap=True,
-    )
-    package = result.name.replace("-", "_")
-    console().print(
-        f"Next:\n  cd {escape(str(result.target))}\n  pip install -e '.\\[test]' && pytest\n"
-        f"  uvicorn {package}.main:app --port {result.port}",
-        soft_wrap=True,
+    report_render(
+        result,
+        created=(
+            f"[green]Created gateway[/] [bold]{escape(result.name)}[/] in "
+            f"{escape(str(result.target))} (port {result.port}; routes {escape(routes)})"
+        ),
+        package=result.name.replace("-", "_"),
     )

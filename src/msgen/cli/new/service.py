@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 import typer
 
@@ -152,22 +152,47 @@ def new_service(
     )
     with working(f"rendering {names.service}"):
         result = run(options, cwd=Path.cwd())
+    report_render(
+        result,
+        created=(
+            f"[green]Created service[/] [bold]{result.names.service}[/] in "
+            f"{escape(str(result.target))} (port {result.port}, db {options.db}, "
+            f"broker {result.broker}, "
+            f"resource {result.names.resource_class} at /{result.names.resource_path})"
+        ),
+        package=result.names.package,
+    )
+
+
+class Rendered(Protocol):
+    """What ``new service`` and ``new gateway`` both return about their render."""
+
+    @property
+    def target(self) -> Path: ...
+    @property
+    def files(self) -> tuple[str, ...]: ...
+    @property
+    def dry_run(self) -> bool: ...
+    @property
+    def workspace(self) -> Path: ...
+    @property
+    def workspace_created(self) -> bool: ...
+    @property
+    def port(self) -> int: ...
+
+
+def report_render(result: Rendered, *, created: str, package: str) -> None:
+    """The dry-run tree, or the created workspace, the ``created`` line and the next steps."""
     if result.dry_run:
         print_tree(result.target, result.files)
         console().print(f"[dim]dry run: {len(result.files)} files, nothing written[/]")
         return
     if result.workspace_created:
         console().print(f"Created workspace {escape(str(result.workspace))}", soft_wrap=True)
-    console().print(
-        f"[green]Created service[/] [bold]{result.names.service}[/] in "
-        f"{escape(str(result.target))} (port {result.port}, db {options.db}, "
-        f"broker {result.broker}, "
-        f"resource {result.names.resource_class} at /{result.names.resource_path})",
-        soft_wrap=True,
-    )
+    console().print(created, soft_wrap=True)
     console().print(
         f"Next:\n  cd {escape(str(result.target))}\n  pip install -e '.\\[test]' && pytest\n"
-        f"  uvicorn {result.names.package}.main:app --port {result.port}",
+        f"  uvicorn {package}.main:app --port {result.port}",
         soft_wrap=True,
     )
 
