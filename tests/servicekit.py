@@ -180,18 +180,31 @@ def serve(
 class Server:
     """A generated service under uvicorn, which a test can stop, kill and start again."""
 
-    def __init__(self, service: Path, python: Path, package: str, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        service: Path,
+        python: Path,
+        package: str,
+        env: dict[str, str],
+        *,
+        port: int | None = None,
+        access_log: bool = False,
+    ) -> None:
+        """``port``: a fixed port (default: a free one at each start)."""
         self.service, self.python, self.package, self.env = service, python, package, env
+        self.port, self.access_log = port, access_log
         self.log = service.parent / f"{package}-{uuid.uuid4().hex[:6]}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.base = ""
 
     def start(self) -> None:
-        port = free_port()
+        port = self.port or free_port()
         env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
         env.update({"LOG_LEVEL": "WARNING", **self.env})
         command = [str(self.python), "-m", "uvicorn", f"{self.package}.main:app"]
-        command += ["--port", str(port), "--no-access-log"]
+        command += ["--port", str(port)]
+        if not self.access_log:
+            command.append("--no-access-log")
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 command, cwd=self.service, env=env, stdout=log, stderr=subprocess.STDOUT

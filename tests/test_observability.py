@@ -15,14 +15,12 @@ rendered once and installed into one environment for the module:
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 import textwrap
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,20 +34,14 @@ from msgen.workspace import load_workspace
 from tests import brokerkit
 from tests.conftest import require_service
 from tests.otlp_receiver import Receiver, otlp_receiver
-from tests.servicekit import BROKER_URL, free_port, install, render, run, uv
+from tests.servicekit import BROKER_URL, Server, free_port, install, render, run, uv
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 EVENT = "orders.order_created"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SERVER, PRODUCER, CONSUMER = 2, 4, 5  # OTLP Span.SpanKind values
-
-
-def wait_until(condition: Callable[[], object], seconds: float = 120, step: float = 0.2) -> None:
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < seconds, f"not true within {seconds} s"
-        time.sleep(step)
 
 
 def require_tool(name: str) -> str:
@@ -80,55 +72,17 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
     return Shop(root, orders, billing, python, ports)
 
 
-class Process:
-    """A generated service under uvicorn (access log on), its output in a log file."""
-
-    def __init__(self, shop: Shop, name: str, env: dict[str, str]) -> None:
-        self.log = shop.root / f"{name}-{uuid.uuid4().hex[:6]}.log"
-        self.base = f"http://127.0.0.1:{shop.ports[name]}"
-        full_env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
-        full_env.update(env)
-        command = [str(shop.python), "-m", "uvicorn", f"{name}.main:app"]
-        command += ["--host", "127.0.0.1", "--port", str(shop.ports[name])]
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                command,
-                cwd=shop.root / name,
-                env=full_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-        def ready() -> bool:
-            assert self.proc.poll() is None, f"{name} exited:\n{self.log.read_text()}"
-            try:
-                return httpx.get(f"{self.base}/health/ready", timeout=2).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(ready, 60, 0.1)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def json_lines(self) -> list[dict[str, object]]:
-        lines = []
-        for line in self.log.read_text().splitlines():
-            if line.startswith("{"):
-                lines.append(json.loads(line))
-        return lines
+def json_lines(server: Server) -> list[dict[str, object]]:
+    """The JSON log lines a service has written so far."""
+    lines = server.log.read_text().splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
 
 
 @dataclass
 class System:
     shop: Shop
-    orders: Process
-    billing: Process
+    orders: Server
+    billing: Server
     receiver: Receiver
 
 
@@ -143,27 +97,30 @@ def system(shop: Shop) -> Iterator[System]:
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
             "OTEL_BSP_SCHEDULE_DELAY": "100",
         }
-        processes: list[Process] = []
+        processes: list[Server] = []
         try:
             for service, env in (
                 ("billing", {"BROKER_QUEUE": queue}),
                 ("orders", {}),
             ):
                 database = f"sqlite+aiosqlite:///{shop.root / f'{service}-{name}.db'}"
-                processes.append(
-                    Process(
-                        shop,
-                        service,
-                        {
-                            **common,
-                            **env,
-                            "DATABASE_URL": database,
-                            "BROKER_URL": f"{BROKER_URL}?name={name}-{service}",
-                        },
-                    )
+                server = Server(
+                    shop.root / service,
+                    shop.python,
+                    service,
+                    {
+                        **common,
+                        **env,
+                        "DATABASE_URL": database,
+                        "BROKER_URL": f"{BROKER_URL}?name={name}-{service}",
+                    },
+                    port=shop.ports[service],
+                    access_log=True,
                 )
+                processes.append(server)
+                server.start()
             billing, orders = processes
-            wait_until(lambda: brokerkit.consumer_count(shop.python, queue) > 0)
+            wait_for(lambda: brokerkit.consumer_count(shop.python, queue) > 0, timeout=120)
             yield System(shop, orders, billing, receiver)
         finally:
             for process in processes:
@@ -299,7 +256,7 @@ def test_otlp_export_links_the_services_across_the_broker(system: System) -> Non
         names = {(s.service, s.name) for s in system.receiver.snapshot()}
         return ("billing", f"process {EVENT}") in names and ("orders", "POST /orders") in names
 
-    wait_until(spans_arrived)
+    wait_for(spans_arrived, timeout=120)
     spans = system.receiver.snapshot()
     (server,) = [
         s for s in spans if s.name == "POST /orders" and s.attributes.get("url.path") == "/orders"
@@ -360,12 +317,12 @@ def test_log_lines_are_json_with_the_trace_and_request_ids(system: System) -> No
     assert response.status_code == 200
 
     def access_line() -> dict[str, object] | None:
-        for line in system.orders.json_lines():
+        for line in json_lines(system.orders):
             if line.get("request_id") == "req-obs-1":
                 return line
         return None
 
-    wait_until(access_line, 30)
+    wait_for(access_line, timeout=30)
     line = access_line()
     assert line is not None
     assert line["logger"] == "uvicorn.access"
@@ -435,7 +392,7 @@ def test_prometheus_scrapes_both_services(system: System, tmp_path: Path) -> Non
                 return {}
             return {r["metric"]["job"]: r["value"][1] for r in answer["data"]["result"]}
 
-        wait_until(lambda: up() == {"orders": "1", "billing": "1"}, 90, 0.5)
+        wait_for(lambda: up() == {"orders": "1", "billing": "1"}, timeout=90)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
