@@ -25,7 +25,12 @@ def list_services(
 
     workspace = open_workspace(Path.cwd())
     model = workspace.model
-    outdated = {name: _outdated(entry) for name, entry in model.services.items()}
+    templates = {_template(entry) for entry in model.services.values()}
+    current = {template: _current_version(template) for template in templates}
+    outdated = {
+        name: current[_template(entry)] not in (None, entry.template_version)
+        for name, entry in model.services.items()
+    }
     if as_json:
         print_json(
             {
@@ -72,13 +77,20 @@ def list_services(
     console().print(table)
 
 
-def _outdated(entry: ServiceEntry) -> bool:
-    """True when the entry was rendered by other templates than msgen's current ones."""
+def _template(entry: ServiceEntry) -> str:
+    return "gateway" if entry.kind == "gateway" else "service"
+
+
+def _current_version(template: str) -> str | None:
+    """The version of msgen's current ``template`` (its digest: read once per ``msgen list``).
+
+    A service is outdated when it was rendered by another version; None when the template
+    cannot be read, and then nothing is flagged.
+    """
     from msgen.errors import MsgenError
     from msgen.template_versions import template_version
 
     try:
-        current = template_version("gateway" if entry.kind == "gateway" else "service")
+        return template_version(template)
     except MsgenError:
-        return False
-    return entry.template_version != current
+        return None
