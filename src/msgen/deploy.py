@@ -1,6 +1,7 @@
 """Generating the deployment files of a workspace, and moving canary traffic.
 
-The CLI calls these; they never print. Manifests come from the pure builders in
+The CLI calls these; they never print. Each one that writes holds the workspace lock
+(:func:`msgen.workspace.changes_workspace`). Manifests come from the pure builders in
 :mod:`msgen.manifests` and are written by :mod:`msgen.outputs` (atomic, edit-preserving).
 """
 
@@ -20,7 +21,7 @@ from msgen.outputs import (
     prune_stale,
     write_generated,
 )
-from msgen.workspace import WORKSPACE_FILE, WorkspaceFile
+from msgen.workspace import WORKSPACE_FILE, WorkspaceFile, changes_workspace
 
 __all__ = [
     "CanaryResult",
@@ -48,6 +49,7 @@ class ComposeResult:
     infra: list[str]
 
 
+@changes_workspace
 def generate_compose(
     workspace: WorkspaceFile,
     *,
@@ -117,6 +119,7 @@ def mark_fresh(workspace: WorkspaceFile) -> None:
         os.utime(compose)
 
 
+@changes_workspace
 def generate_k8s(workspace: WorkspaceFile, *, force: bool = False) -> list[Outcome]:
     """Write the kustomize base under ``deploy/k8s/``."""
     from msgen.manifests.k8s import K8S_DIR, k8s_files
@@ -124,6 +127,7 @@ def generate_k8s(workspace: WorkspaceFile, *, force: bool = False) -> list[Outco
     return _write(workspace, k8s_files(workspace.model), K8S_DIR, force=force)
 
 
+@changes_workspace
 def generate_mesh(workspace: WorkspaceFile, *, force: bool = False) -> list[Outcome]:
     """Write the Istio objects under ``deploy/istio/``."""
     from msgen.manifests.istio import ISTIO_DIR, istio_files
@@ -187,6 +191,7 @@ def plan_canary(
     return result
 
 
+@changes_workspace
 def set_canary(
     workspace: WorkspaceFile,
     service: str,

@@ -17,7 +17,8 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     ├── WorkspaceError
     │   ├── WorkspaceNotFoundError  no msgen.yaml here or in any parent directory
     │   ├── WorkspaceExistsError    msgen init where a msgen.yaml already exists
-    │   └── WorkspaceInvalidError   msgen.yaml is not valid YAML or breaks the schema
+    │   ├── WorkspaceInvalidError   msgen.yaml is not valid YAML or breaks the schema
+    │   └── WorkspaceLockedError    another msgen kept the workspace locked too long
     ├── RenderError                 copier failed to render a template
     ├── UpdateError                 `msgen update`/`add` could not re-apply the template
     │   └── TemplateBaseMissingError  the template version a service came from is not stored
@@ -62,6 +63,7 @@ __all__ = [
     "WorkspaceError",
     "WorkspaceExistsError",
     "WorkspaceInvalidError",
+    "WorkspaceLockedError",
     "WorkspaceNotFoundError",
 ]
 
@@ -150,6 +152,12 @@ class WorkspaceInvalidError(WorkspaceError):
     """``msgen.yaml`` is not valid YAML or does not match the workspace schema."""
 
     code = "workspace-invalid"
+
+
+class WorkspaceLockedError(WorkspaceError):
+    """Another msgen held the workspace lock longer than msgen was willing to wait."""
+
+    code = "workspace-locked"
 
 
 class RenderError(MsgenError):

@@ -17,7 +17,7 @@ from msgen.errors import UsageError
 from msgen.messaging import LIFECYCLE
 from msgen.template_versions import template_source
 from msgen.update import Conflict, Reporter, ServiceUpdate, read_answers, template_of
-from msgen.workspace import ServiceEntry, WorkspaceFile
+from msgen.workspace import ServiceEntry, WorkspaceFile, changes_workspace
 
 __all__ = ["FEATURES", "AddResult", "Feature", "add_feature", "entry_from_answers"]
 
@@ -108,6 +108,7 @@ def entry_from_answers(entry: ServiceEntry, answers: Mapping[str, Any]) -> Servi
     return entry.model_copy(update=update)
 
 
+@changes_workspace
 def add_feature(
     workspace: WorkspaceFile,
     feature: str,

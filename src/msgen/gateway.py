@@ -14,7 +14,7 @@ from msgen.naming import validate_service_name
 from msgen.render import render_template
 from msgen.scaffold import ci_features, place, record, upstream_urls, workspace_for
 from msgen.template_versions import template_version
-from msgen.workspace import Ci, Discovery, ServiceEntry
+from msgen.workspace import Ci, Discovery, ServiceEntry, lock_workspace
 
 __all__ = ["GATEWAY_PORT", "NewGatewayOptions", "NewGatewayResult", "new_gateway"]
 
@@ -49,7 +49,12 @@ class NewGatewayResult:
 
 
 def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
-    """Render a gateway for every service of the workspace and record it."""
+    """Render a gateway for every service of the workspace and record it (under its lock)."""
+    with lock_workspace(cwd):
+        return _new_gateway(options, cwd=cwd)
+
+
+def _new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
     name = validate_service_name(options.name)
     workspace, created = workspace_for(cwd)
     placement = place(

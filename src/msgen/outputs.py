@@ -49,7 +49,13 @@ class EnvResult:
 
 
 def atomic_write(path: Path, text: str, *, mode: int = 0o644) -> None:
-    """Write to a temporary file beside ``path``, fsync, then rename over it."""
+    """Write to a temporary file beside ``path``, fsync, then rename over it.
+
+    A symbolic link (a ``.env`` kept elsewhere) is written through: the temporary file goes
+    beside the file it points at and replaces that, so the link stays a link.
+    """
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

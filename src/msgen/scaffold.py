@@ -11,7 +11,12 @@ from functools import partial
 from pathlib import Path
 
 from msgen.contracts import write_contract_file
-from msgen.errors import DuplicateServiceError, TargetExistsError, UnknownServiceError
+from msgen.errors import (
+    DuplicateServiceError,
+    PortError,
+    TargetExistsError,
+    UnknownServiceError,
+)
 from msgen.messaging import check_broker, published_events, validate_event_names
 from msgen.naming import ServiceNames, check_port, derive_names, next_free_port
 from msgen.render import RenderResult, remove_tree, render_template
@@ -27,6 +32,7 @@ from msgen.workspace import (
     default_system_name,
     find_workspace,
     load_workspace,
+    lock_workspace,
 )
 
 __all__ = [
@@ -37,6 +43,7 @@ __all__ = [
     "new_service",
     "place",
     "record",
+    "refuse_busy_port",
     "service_features",
     "template_data",
     "upstream_urls",
@@ -177,7 +184,9 @@ def place(
     """Refuse a duplicate name (unless ``force``), choose the port, check the directory.
 
     Without an explicit ``port``: the entry's old port when re-rendering, else
-    ``preferred_port`` when it is free, else the next free port.
+    ``preferred_port`` when it is free, else the next free port (chosen from the workspace
+    alone, so the same workspace gives the same ports on every machine). An explicit
+    ``port`` another program listens on here is refused unless ``force``.
     """
     services = workspace.model.services
     existing = services.get(name)
@@ -189,6 +198,8 @@ def place(
     used = workspace.model.used_ports() - ({existing.port} if existing else set())
     if port is not None:
         chosen = check_port(port, used)
+        if not force:
+            refuse_busy_port(port)
     elif existing is not None:
         chosen = existing.port
     elif preferred_port is not None and preferred_port not in used:
@@ -200,6 +211,35 @@ def place(
         if other != name and workspace.service_dir(other) == target.resolve():
             raise TargetExistsError(f"{target} already holds the service {other!r}")
     return Placement(port=chosen, target=target)
+
+
+def refuse_busy_port(port: int) -> None:
+    """Raise PortError when a program on this host listens on ``port``.
+
+    The test binds the wildcard address with SO_REUSEADDR, which only a listening socket
+    (on any address) makes fail; a port msgen cannot test is let through.
+    """
+    import errno
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return
+        else:
+            return
+    from msgen.devrun import port_holder
+
+    holder = port_holder(port)
+    raise PortError(
+        f"port {port} is in use on this host"
+        + (f" by {holder}" if holder else "")
+        + ", and not by a service of this workspace",
+        hint="choose another --port, or pass --force to record it anyway",
+    )
 
 
 def record(
@@ -225,7 +265,16 @@ def record(
 
 
 def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
-    """Render a new service and record it in the workspace (created when there is none)."""
+    """Render a new service and record it in the workspace (created when there is none).
+
+    The workspace lock is held from reading ``msgen.yaml`` (the port is chosen from it) to
+    saving it, so concurrent runs each get their own port and are all recorded.
+    """
+    with lock_workspace(cwd):
+        return _new_service(options, cwd=cwd)
+
+
+def _new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
     names = derive_names(options.name, resource=options.resource)
     consumes = validate_event_names(options.consumes, consumer=names.service)
     broker = check_broker(

@@ -41,7 +41,7 @@ from msgen.template_versions import (
     template_version,
 )
 from msgen.vcs import check_clean, git, service_files, template_repo
-from msgen.workspace import WorkspaceFile
+from msgen.workspace import WorkspaceFile, changes_workspace
 
 __all__ = [
     "ANSWERS_FILE",
@@ -246,6 +246,7 @@ def template_of(workspace: WorkspaceFile, name: str) -> str:
     return "gateway" if workspace.model.services[name].kind == "gateway" else "service"
 
 
+@changes_workspace
 def update_services(
     workspace: WorkspaceFile,
     names: tuple[str, ...] = (),
@@ -295,6 +296,7 @@ def _refresh_contracts(project: Path, answers: Mapping[str, Any]) -> None:
         write_contract_file(project, package=package)
 
 
+@changes_workspace
 def update_service(
     workspace: WorkspaceFile,
     name: str,

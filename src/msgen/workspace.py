@@ -3,17 +3,24 @@
 The file is parsed with ruamel.yaml's round-trip loader so that a save keeps the user's
 comments, key order and formatting; the data is validated by one pydantic model, and a
 validation error names the file, line and key. Saves write a temporary file next to the
-workspace file and rename it over the old one, so a crash never leaves half a file.
+workspace file and rename it over the old one, so a crash never leaves half a file; a
+``msgen.yaml`` that is a symbolic link stays one (the file it points at gets the new text).
+
+Commands that change the workspace hold its lock (:mod:`msgen.locking`) from load to save:
+:func:`lock_workspace` for a command that starts from a directory, and
+:meth:`WorkspaceFile.locked` for a core function handed a loaded workspace.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -32,6 +39,7 @@ from msgen.errors import (
     WorkspaceInvalidError,
     WorkspaceNotFoundError,
 )
+from msgen.locking import WaitReporter, workspace_lock
 from msgen.naming import validate_service_name, validate_system_name
 
 __all__ = [
@@ -40,11 +48,14 @@ __all__ = [
     "ServiceEntry",
     "Workspace",
     "WorkspaceFile",
+    "changes_workspace",
     "create_workspace",
     "default_system_name",
     "find_workspace",
     "init_workspace",
     "load_workspace",
+    "lock_workspace",
+    "locked_workspace",
     "open_workspace",
 ]
 
@@ -188,6 +199,8 @@ class WorkspaceFile:
     path: Path
     model: Workspace
     _document: Any = field(default=None, repr=False)
+    _text: str | None = field(default=None, repr=False)
+    """The file's text as last read or written, to notice changes made by someone else."""
 
     @property
     def root(self) -> Path:
@@ -206,6 +219,28 @@ class WorkspaceFile:
         except ValueError:
             return directory.as_posix()
 
+    @contextlib.contextmanager
+    def locked(self, *, on_wait: WaitReporter | None = None) -> Iterator[WorkspaceFile]:
+        """Hold the workspace lock, with the model re-read if the file changed meanwhile.
+
+        A core function that changes the workspace runs its whole read-decide-write inside
+        this; when its caller already holds the lock it goes straight on.
+        """
+        with workspace_lock(self.root, on_wait=on_wait):
+            self.refresh()
+            yield self
+
+    def refresh(self) -> None:
+        """Re-read ``msgen.yaml`` when it differs from what this object last read or wrote.
+
+        Unsaved changes to the model are kept when the file is as it was.
+        """
+        if not self.path.is_file():
+            return
+        fresh = load_workspace(self.path)
+        if fresh._text != self._text:
+            self.model, self._document, self._text = fresh.model, fresh._document, fresh._text
+
     def save(self) -> None:
         """Write the model back atomically, keeping comments and order of the old file."""
         from ruamel.yaml.comments import CommentedMap
@@ -219,10 +254,32 @@ class WorkspaceFile:
                 "and order are kept."
             )
         self._document = _merge(self._document, data)
+        text = _dump(self._document)
         try:
-            _atomic_write(self.path, _dump(self._document))
+            _atomic_write(self.path, text)
         except OSError as exc:
             raise WorkspaceError(f"cannot write {self.path}: {exc.strerror}") from exc
+        self._text = text
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def changes_workspace(
+    func: Callable[Concatenate[WorkspaceFile, P], R],
+) -> Callable[Concatenate[WorkspaceFile, P], R]:
+    """Run a core function that changes the workspace (its first argument) under its lock.
+
+    The model is re-read first if another process saved ``msgen.yaml`` since it was loaded.
+    """
+
+    @functools.wraps(func)
+    def wrapper(workspace: WorkspaceFile, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with workspace.locked():
+            return func(workspace, *args, **kwargs)
+
+    return wrapper
 
 
 def find_workspace(start: Path) -> Path | None:
@@ -244,6 +301,38 @@ def open_workspace(start: Path) -> WorkspaceFile:
             hint="run 'msgen init' to create a workspace here",
         )
     return load_workspace(path)
+
+
+@contextlib.contextmanager
+def lock_workspace(start: Path, *, on_wait: WaitReporter | None = None) -> Iterator[Path]:
+    """Lock the workspace of ``start`` (or ``start`` itself, where one would be created).
+
+    Yields the locked root. The workspace is looked up again once the lock is held, so a
+    ``msgen.yaml`` another process created while this one waited is found, not replaced.
+    """
+    while True:
+        found = find_workspace(start)
+        root = found.parent if found is not None else start.resolve()
+        with workspace_lock(root, on_wait=on_wait):
+            again = find_workspace(start)
+            if (again.parent if again is not None else start.resolve()) == root:
+                yield root
+                return
+
+
+@contextlib.contextmanager
+def locked_workspace(
+    start: Path, *, on_wait: WaitReporter | None = None
+) -> Iterator[WorkspaceFile]:
+    """Find the workspace of ``start``, lock it, and load it under the lock.
+
+    For commands that change an existing workspace: with none, WorkspaceNotFoundError is
+    raised before anything (a lock file included) is written.
+    """
+    if find_workspace(start) is None:
+        open_workspace(start)  # raises WorkspaceNotFoundError
+    with lock_workspace(start, on_wait=on_wait):
+        yield open_workspace(start)
 
 
 def create_workspace(root: Path, *, name: str) -> WorkspaceFile:
@@ -297,7 +386,7 @@ def load_workspace(path: Path) -> WorkspaceFile:
         model = Workspace.model_validate(_plain(document))
     except ValidationError as exc:
         raise WorkspaceInvalidError(_located_message(path, document, exc)) from None
-    return WorkspaceFile(path=path, model=model, _document=document)
+    return WorkspaceFile(path=path, model=model, _document=document, _text=text)
 
 
 def _plain(node: Any) -> Any:
@@ -396,7 +485,13 @@ def _dump(document: Any) -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, fsync, then rename over it."""
+    """Write ``text`` to a temporary file beside ``path``, fsync, then rename over it.
+
+    A symbolic link is written through: the temporary file goes beside the file it points
+    at, which the rename replaces, so the link stays a link.
+    """
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -412,12 +507,16 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def init_workspace(root: Path, *, name: str | None = None) -> WorkspaceFile:
-    """Create and save a new ``msgen.yaml`` in ``root`` (created if missing)."""
+def init_workspace(
+    root: Path, *, name: str | None = None, on_wait: WaitReporter | None = None
+) -> WorkspaceFile:
+    """Create and save a new ``msgen.yaml`` in ``root`` (created if missing), under its lock."""
     workspace = create_workspace(root, name=name or default_system_name(root))
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WorkspaceError(f"cannot create {root}: {exc.strerror}") from exc
-    workspace.save()
+    with workspace_lock(root, on_wait=on_wait):
+        workspace = create_workspace(root, name=workspace.model.name)
+        workspace.save()
     return workspace

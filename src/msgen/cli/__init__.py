@@ -21,7 +21,7 @@ from msgen.cli import k8s as _k8s
 from msgen.cli import listing as _listing
 from msgen.cli import mesh as _mesh
 from msgen.cli import update as _update
-from msgen.cli._ui import set_verbose
+from msgen.cli._ui import handle_sigterm, set_verbose
 from msgen.cli.check import app as check_app
 from msgen.cli.new import app as new_app
 
@@ -85,5 +85,6 @@ app.command("services")(_consul.services)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (and ``python -m msgen``); SIGTERM unwinds like Ctrl-C."""
+    handle_sigterm()
     app(prog_name="msgen")

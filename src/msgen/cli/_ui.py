@@ -6,9 +6,12 @@ import contextlib
 import functools
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
@@ -17,6 +20,9 @@ from msgen.errors import MsgenError
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from msgen.locking import LockWait
+    from msgen.workspace import WorkspaceFile
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -72,13 +78,32 @@ def report_error(exc: MsgenError) -> None:
         err_console().print(f"[dim]hint: {escape(exc.hint)}[/]", soft_wrap=True)
 
 
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: unwinds like Ctrl-C, so every ``finally`` and staging cleanup runs."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    del frame
+    signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM ends msgen at once
+    raise Terminated
+
+
+def handle_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C (then exit 143); called once by the entry point."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 def boundary(func: Callable[P, R]) -> Callable[P, R]:
     """Map MsgenError to a one-line message and its exit code; hide other tracebacks.
 
     Usage errors exit 2 (typer's own code for bad arguments), other msgen errors 1,
-    Ctrl-C 130. An unexpected exception (a bug) is one line too, with a hint to rerun with
-    ``--verbose``; with ``--verbose`` (or MSGEN_DEBUG=1) every error also prints its
-    traceback, for bug reports.
+    Ctrl-C 130, SIGTERM 143 (after the same cleanup as Ctrl-C). An unexpected exception (a
+    bug) is one line too, with a hint to rerun with ``--verbose``; with ``--verbose`` (or
+    MSGEN_DEBUG=1) every error also prints its traceback, for bug reports.
     """
 
     @functools.wraps(func)
@@ -92,9 +117,12 @@ def boundary(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
+        except Terminated:
+            err_console().print("[yellow]terminated[/]")
+            raise typer.Exit(EXIT_TERMINATED) from None
         except KeyboardInterrupt:
             err_console().print("[yellow]interrupted[/]")
-            raise typer.Exit(130) from None
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:
             verbose = debug_enabled()
             if verbose:
@@ -122,6 +150,38 @@ def working(message: str, *, enabled: bool = True) -> AbstractContextManager[obj
     if not enabled:
         return contextlib.nullcontext()
     return console().status(f"[bold]{escape(message)}")
+
+
+@contextlib.contextmanager
+def waiting_for_lock(wait: LockWait) -> Iterator[None]:
+    """A status line on stderr while another msgen holds the workspace lock."""
+    who = f"another msgen (pid {wait.holder})" if wait.holder else "another msgen"
+    message = f"waiting for {who} to finish with {wait.root} (up to {wait.timeout:g} s)"
+    err = err_console()
+    if not err.is_terminal:
+        err.print(f"[dim]{escape(message)}[/]", soft_wrap=True)
+        yield
+        return
+    with err.status(escape(message)):
+        yield
+
+
+def workspace_lock(start: Path | None = None) -> AbstractContextManager[Path]:
+    """Lock the workspace of ``start`` (default: the current directory), or that directory.
+
+    For commands that may create the workspace (``new``); taken before any spinner starts,
+    so the wait has its own status line.
+    """
+    from msgen.workspace import lock_workspace
+
+    return lock_workspace(start or Path.cwd(), on_wait=waiting_for_lock)
+
+
+def locked_workspace(start: Path | None = None) -> AbstractContextManager[WorkspaceFile]:
+    """Find, lock and load the workspace of the current directory, for a changing command."""
+    from msgen.workspace import locked_workspace as run
+
+    return run(start or Path.cwd(), on_wait=waiting_for_lock)
 
 
 def print_json(data: Any) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from msgen.cli._outputs import report_outcomes
-from msgen.cli._ui import boundary, console, escape, working
+from msgen.cli._ui import boundary, console, escape, locked_workspace, working
 
 if TYPE_CHECKING:
     from msgen.workspace import WorkspaceFile
@@ -55,23 +54,24 @@ def generate(
     ] = False,
 ) -> None:
     """Write docker-compose.yml, .env.example, monitoring configs and .env from msgen.yaml."""
-    from msgen.workspace import open_workspace
-
-    _generate(open_workspace(Path.cwd()), with_ or [], without or [], force=force)
+    with locked_workspace() as workspace:
+        _generate(workspace, with_ or [], without or [], force=force)
 
 
 def _compose(args: list[str]) -> None:
-    """Run compose on the workspace, regenerating docker-compose.yml first when stale."""
+    """Run compose on the workspace, regenerating docker-compose.yml first when stale.
+
+    The workspace lock covers the regeneration only, not the (long) compose run.
+    """
     from msgen.deploy import compose_is_stale, mark_fresh, recorded_selection
     from msgen.docker import check_engine, find_compose, run_compose
-    from msgen.workspace import open_workspace
 
-    workspace = open_workspace(Path.cwd())
-    if compose_is_stale(workspace):
-        include, exclude = recorded_selection(workspace.root)
-        console().print("msgen.yaml changed: regenerating docker-compose.yml")
-        _generate(workspace, include, exclude, force=False)
-        mark_fresh(workspace)
+    with locked_workspace() as workspace:
+        if compose_is_stale(workspace):
+            include, exclude = recorded_selection(workspace.root)
+            console().print("msgen.yaml changed: regenerating docker-compose.yml")
+            _generate(workspace, include, exclude, force=False)
+            mark_fresh(workspace)
     with working("checking the Docker engine and Compose"):
         check_engine()
         command = find_compose()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from msgen.cli._ui import boundary, console
+from msgen.cli._ui import boundary, console, waiting_for_lock
 
 
 @boundary
@@ -23,7 +23,7 @@ def init(
     """Create msgen.yaml, the workspace file that records the system."""
     from msgen.workspace import init_workspace
 
-    workspace = init_workspace(path.absolute(), name=name)
+    workspace = init_workspace(path.absolute(), name=name, on_wait=waiting_for_lock)
     console().print(
         f"Created workspace [bold]{workspace.model.name}[/] in {workspace.path}", soft_wrap=True
     )

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from msgen.cli._ui import boundary, console, escape, print_json
+from msgen.cli._ui import boundary, console, escape, locked_workspace, print_json
 
 if TYPE_CHECKING:
     from msgen.update import Reporter, ServiceUpdate
@@ -122,10 +121,8 @@ def update(
     Exits 1 when conflicts are left to resolve.
     """
     from msgen.update import update_services
-    from msgen.workspace import open_workspace
 
-    workspace = open_workspace(Path.cwd())
-    with _progress(not as_json) as report:
+    with locked_workspace() as workspace, _progress(not as_json) as report:
         results = update_services(
             workspace,
             tuple(dict.fromkeys(services or ())),
@@ -161,10 +158,8 @@ def add(
 ) -> None:
     """Turn a feature on for an existing service: change its answers, then update it."""
     from msgen.features import add_feature
-    from msgen.workspace import open_workspace
 
-    workspace = open_workspace(Path.cwd())
-    with _progress(True) as report:
+    with locked_workspace() as workspace, _progress(True) as report:
         result = add_feature(
             workspace,
             feature,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from msgen.cli._ui import boundary, escape, working
+from msgen.cli._ui import boundary, escape, working, workspace_lock
 from msgen.cli.new.service import CI_HELP, CiChoice, DiscoveryChoice, report_render
 
 
@@ -57,7 +57,7 @@ def new_gateway(
         dry_run=dry_run,
         ci=ci,
     )
-    with working(f"rendering {name}"):
+    with workspace_lock(), working(f"rendering {name}"):
         result = run(options, cwd=Path.cwd())
     routes = ", ".join(f"/{svc}/..." for svc in result.upstreams) or "none yet"
     report_render(

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Protocol
 
 import typer
 
-from msgen.cli._ui import boundary, console, escape, working
+from msgen.cli._ui import boundary, console, escape, working, workspace_lock
 
 DbChoice = Literal["sqlite", "postgres", "none"]
 DB_CHOICES: tuple[DbChoice, ...] = ("sqlite", "postgres", "none")
@@ -150,7 +150,7 @@ def new_service(
         upstreams=tuple(dict.fromkeys(upstream or ())),
         ci=ci,
     )
-    with working(f"rendering {names.service}"):
+    with workspace_lock(), working(f"rendering {names.service}"):
         result = run(options, cwd=Path.cwd())
     report_render(
         result,
