@@ -7,15 +7,14 @@ are the ones docs/robustness.md reports.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from msgen.locking import LOCK_FILE, STATE_DIR
 from msgen.workspace import load_workspace
+from tests.lockkit import msgen_env
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
 NEW_SERVICES = 10
 CANARIES = 10
 COMPOSE_RUNS = 3
@@ -28,7 +27,7 @@ def start(cwd: Path, *args: str, **env: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": SRC, "MSGEN_LOCK_TIMEOUT": "600", **env},
+        env=msgen_env(MSGEN_LOCK_TIMEOUT="600", **env),
     )
 
 

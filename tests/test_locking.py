@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,35 +28,7 @@ from msgen.workspace import (
     lock_workspace,
     locked_workspace,
 )
-
-SRC = str(Path(__file__).resolve().parents[1] / "src")
-HOLDER = """
-import sys, time
-from pathlib import Path
-from msgen.locking import workspace_lock
-with workspace_lock(Path(sys.argv[1])):
-    print("locked", flush=True)
-    time.sleep(float(sys.argv[2]))
-"""
-
-
-@contextmanager
-def held_elsewhere(root: Path, seconds: float = 60) -> Iterator[subprocess.Popen[str]]:
-    """Another process holding the lock of ``root`` until it is killed (or ``seconds``)."""
-    env = {**os.environ, "PYTHONPATH": SRC}
-    with subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(root), str(seconds)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    ) as process:
-        try:
-            assert process.stdout is not None
-            assert process.stdout.readline().strip() == "locked"
-            yield process
-        finally:
-            process.kill()
-            process.wait()
+from tests.lockkit import held_elsewhere
 
 
 def test_lock_is_reentrant_within_a_process(tmp_path: Path) -> None:
