@@ -97,3 +97,30 @@ def test_stale_generated_files_are_removed_but_edited_ones_stay(tmp_path: Path) 
     edited.unlink()
     prune_stale(tmp_path, "deploy", {"deploy/a/x.yml"})
     assert not (tmp_path / "deploy/b").exists()
+
+
+def test_env_behind_a_symlink_gains_variables_and_stays_a_link(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "shop.env").write_text("A_PASSWORD=chosen\n")
+    (secrets / "shop.env").chmod(0o600)
+    root = tmp_path / "shop"
+    root.mkdir()
+    (root / ".env").symlink_to(secrets / "shop.env")
+    result = ensure_env(root, [("A_PASSWORD", True, "a"), ("B_PASSWORD", True, "b")])
+    assert not result.created and result.added == ["B_PASSWORD"]
+    assert (root / ".env").is_symlink()
+    text = (secrets / "shop.env").read_text()
+    assert text.startswith("A_PASSWORD=chosen\n") and "B_PASSWORD=" in text
+    assert stat.S_IMODE((secrets / "shop.env").stat().st_mode) == 0o600
+    assert sorted(p.name for p in secrets.iterdir()) == ["shop.env"]
+
+
+def test_a_generated_file_behind_a_symlink_is_updated_through_it(tmp_path: Path) -> None:
+    (tmp_path / "real.yml").write_text(generated("old\n").text)
+    (tmp_path / "link.yml").symlink_to("real.yml")
+    new = text_file("link.yml", "new\n", regenerate="msgen x")
+    [outcome] = write_generated(tmp_path, [new], force=False)
+    assert outcome.action == "updated"
+    assert (tmp_path / "link.yml").is_symlink()
+    assert "new" in (tmp_path / "real.yml").read_text()

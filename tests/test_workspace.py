@@ -212,3 +212,22 @@ def test_save_writes_identity_keys_and_only_non_default_extras(tmp_path: Path) -
     assert "upstreams" not in text
     assert "versions" not in text
     assert load_workspace(tmp_path / "msgen.yaml").model == ws.model
+
+
+def test_save_writes_through_a_symlinked_workspace_file(tmp_path: Path) -> None:
+    shared = tmp_path / "config" / "shop.yaml"
+    shared.parent.mkdir()
+    shared.write_text(VALID)
+    shared.chmod(0o640)
+    root = tmp_path / "shop"
+    root.mkdir()
+    (root / "msgen.yaml").symlink_to(Path("..") / "config" / "shop.yaml")
+    ws = load_workspace(root / "msgen.yaml")
+    ws.model.services["orders"].port = 9000
+    ws.save()
+    assert (root / "msgen.yaml").is_symlink()
+    assert (root / "msgen.yaml").readlink() == Path("..") / "config" / "shop.yaml"
+    assert "port: 9000   # fixed port" in shared.read_text()
+    assert shared.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in shared.parent.iterdir()) == ["shop.yaml"]  # no temp file
+    assert sorted(p.name for p in root.iterdir()) == ["msgen.yaml"]

@@ -115,6 +115,24 @@ def test_duplicate_name_and_used_port_are_refused(in_tmp: Path) -> None:
     assert snapshot_dir(in_tmp) == before
 
 
+def test_port_another_program_listens_on_is_refused_unless_forced(in_tmp: Path) -> None:
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        refused = new("orders", "--port", str(port))
+        assert refused.exit_code == 2, refused.output
+        assert refused.stderr.startswith(f"error: port {port} is in use on this host")
+        assert "not by a service of this workspace" in refused.stderr
+        assert "--force" in refused.stderr
+        assert list(in_tmp.iterdir()) == []
+        forced = new("orders", "--port", str(port), "--force")
+        assert forced.exit_code == 0, forced.output
+    assert load_workspace(in_tmp / "msgen.yaml").model.services["orders"].port == port
+
+
 def test_existing_non_empty_directory_needs_force(in_tmp: Path) -> None:
     (in_tmp / "orders").mkdir()
     (in_tmp / "orders" / "notes.txt").write_text("mine")
