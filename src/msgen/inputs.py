@@ -1,0 +1,152 @@
+"""Reading the files a person (or an attacker) can edit, as hostile input.
+
+``msgen.yaml``, ``.copier-answers.yml``, ``.env`` and ``.gitignore`` are read through here, so
+every one of them gets the same bounds and the same one-line errors:
+
+- a file over :data:`MAX_BYTES` is refused before it is read whole;
+- bytes that are not UTF-8 are refused with the offset of the first bad byte;
+- YAML may nest at most :data:`MAX_DEPTH` levels (a deeper document would end in a
+  RecursionError in the composer) and may not use aliases at all: msgen's files never need
+  them, and an alias is what an "alias bomb" (a billion laughs) expands from;
+- a value quoted in an error message is cut to :data:`SHOWN` characters (:func:`shorten`).
+
+The error class is the caller's (a broken ``msgen.yaml`` is a WorkspaceInvalidError, a
+broken answers file an InputFileError), so the one CLI boundary maps them as usual.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from msgen.errors import MsgenError
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "SHOWN",
+    "load_yaml",
+    "read_text",
+    "shorten",
+]
+
+MAX_BYTES = 2 * 1024 * 1024
+"""The largest file msgen reads (a real ``msgen.yaml`` is a few KB)."""
+MAX_DEPTH = 50
+"""The deepest YAML nesting msgen accepts (``msgen.yaml`` needs five levels)."""
+SHOWN = 80
+"""The most characters of a value an error message quotes."""
+
+
+def shorten(text: str, limit: int = SHOWN) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, on one line (for messages)."""
+    text = " ".join(text.split("\n"))
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def read_text(path: Path, *, error: type[MsgenError], limit: int = MAX_BYTES) -> str:
+    """The UTF-8 text of ``path``, at most ``limit`` bytes; anything else raises ``error``."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise error(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise error(
+            f"{path}: larger than {limit // 1024} KiB; msgen refuses to read it",
+            hint="is this the right file? msgen's own files are a few KB",
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise error(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            hint="save the file as UTF-8",
+        ) from None
+
+
+def load_yaml(text: str, *, path: Path, error: type[MsgenError], round_trip: bool) -> Any:
+    """Parse one YAML document with the bounds above; syntax errors name file and line.
+
+    ``round_trip`` keeps comments and order (ruamel's round-trip loader, for files msgen
+    writes back); otherwise the document is read as plain data by PyYAML's safe loader, the
+    one copier reads its answers with, so both agree on every value.
+    """
+    if round_trip:
+        return _load_ruamel(text, path=path, error=error)
+    return _load_pyyaml(text, path=path, error=error)
+
+
+def _refusal(kind: str, line: int | None) -> str:
+    where = f":{line + 1}" if line is not None else ""
+    if kind == "alias":
+        return f"{where}: YAML aliases (*name) are not allowed in msgen's files"
+    return f"{where}: nested deeper than {MAX_DEPTH} levels"
+
+
+def _load_ruamel(text: str, *, path: Path, error: type[MsgenError]) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.composer import Composer, ComposerError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    class NoAliasComposer(Composer):
+        def return_alias(self, a: Any) -> Any:
+            mark = self.parser.last_event.start_mark if self.parser.last_event else None
+            raise ComposerError(None, None, "alias", mark)
+
+    yaml = YAML(typ="rt")
+    yaml.Composer = NoAliasComposer
+    yaml.max_depth = MAX_DEPTH
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line if mark is not None else None
+        if exc.problem == "alias":
+            raise error(f"{path}{_refusal('alias', line)}") from None
+        if "maximum depth" in str(exc.problem):
+            raise error(f"{path}{_refusal('depth', line)}") from None
+        where = f":{line + 1}" if line is not None else ""
+        problem = shorten(str(exc.problem or exc.context or ""), 200)
+        raise error(f"{path}{where}: not valid YAML: {problem}") from None
+    except YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {shorten(str(exc), 200)}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # a value the constructor cannot build, such as the date 2024-02-30
+        raise error(f"{path}: not valid YAML: {shorten(str(exc), 200)}") from None
+
+
+def _load_pyyaml(text: str, *, path: Path, error: type[MsgenError]) -> Any:
+    import yaml
+
+    class BoundedLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.MarkedYAMLError(problem="alias", problem_mark=self.peek_event().start_mark)
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.MarkedYAMLError(problem="depth", problem_mark=mark)
+            node = super().compose_node(parent, index)
+            self.depth -= 1
+            return node
+
+    try:
+        return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line if mark is not None else None
+        if exc.problem in {"alias", "depth"}:
+            raise error(f"{path}{_refusal(str(exc.problem), line)}") from None
+        where = f":{line + 1}" if line is not None else ""
+        problem = shorten(str(exc.problem or exc.context or ""), 200)
+        raise error(f"{path}{where}: not valid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {shorten(str(exc), 200)}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # a value the constructor cannot build, such as the date 2024-02-30
+        raise error(f"{path}: not valid YAML: {shorten(str(exc), 200)}") from None
