@@ -76,15 +76,15 @@ def _url_problem(url: str) -> str | None:
         port = parts.port
     except ValueError as exc:
         return str(exc)
-    if parts.scheme not in {"http", "https"}:
-        return "the scheme must be http or https"
-    if not parts.hostname:
-        return "it has no host"
-    if port == 0:
-        return "the port must be 1-65535"
-    if parts.query or parts.fragment or parts.username is not None:
-        return "it must not have a query, a fragment or credentials"
-    return None
+    problems = {
+        "the scheme must be http or https": parts.scheme not in {"http", "https"},
+        "it has no host": not parts.hostname,
+        "the port must be 1-65535": port == 0,
+        "it must not have a query, a fragment or credentials": bool(
+            parts.query or parts.fragment or parts.username is not None
+        ),
+    }
+    return next((problem for problem, found in problems.items() if found), None)
 
 
 def validate_instance_id(value: str) -> str:

@@ -137,7 +137,7 @@ def parse_target_url(url: str) -> Target:
         port = parts.port
     except ValueError:
         raise UsageError(f"bad URL {shown}: the port is not a number 0-65535") from None
-    instance = f"{parts.hostname}:{port}" if port else parts.hostname
+    instance = f"{hostname}:{port}" if port else hostname
     service = f"{parts.netloc}{parts.path}".rstrip("/")
     return Target(service=service, instance=instance, base_url=url.rstrip("/"))
 

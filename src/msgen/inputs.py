@@ -125,18 +125,18 @@ def _load_pyyaml(text: str, *, path: Path, error: type[MsgenError]) -> Any:
         depth = 0
 
         def compose_node(self, parent: Any, index: Any) -> Any:
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
             if self.check_event(yaml.AliasEvent):
-                raise yaml.MarkedYAMLError(problem="alias", problem_mark=self.peek_event().start_mark)
+                raise yaml.MarkedYAMLError(problem="alias", problem_mark=mark)
             self.depth += 1
             if self.depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
                 raise yaml.MarkedYAMLError(problem="depth", problem_mark=mark)
             node = super().compose_node(parent, index)
             self.depth -= 1
             return node
 
     try:
-        return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=BoundedLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line if mark is not None else None
