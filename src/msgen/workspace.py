@@ -249,10 +249,10 @@ def open_workspace(start: Path) -> WorkspaceFile:
 
 def create_workspace(root: Path, *, name: str) -> WorkspaceFile:
     """A new, unsaved workspace in ``root``; refuses to replace an existing file."""
+    validate_system_name(name)
     path = root / WORKSPACE_FILE
     if path.exists():
         raise WorkspaceExistsError(f"{path} already exists", hint="edit it, or remove it first")
-    validate_system_name(name)
     try:
         model = Workspace(name=name)
     except ValidationError as exc:
