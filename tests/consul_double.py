@@ -28,6 +28,10 @@ With ``token`` set, every other endpoint requires it in ``X-Consul-Token``,
 unknown token, "Permission denied" without one), as described in
 https://developer.hashicorp.com/consul/api-docs/api-structure#authentication.
 Other paths answer 404, other methods 405.
+
+``answers`` (path -> (status, body)) makes the double answer a path oddly instead (a body
+that is not JSON, or JSON of the wrong shape), to test how msgen copes with a broken agent
+or with something else listening on Consul's port.
 """
 
 from __future__ import annotations
@@ -111,6 +115,7 @@ class ConsulDouble(ThreadingHTTPServer):
         self.services: dict[str, dict[str, Any]] = {}
         self.checks: dict[str, Check] = {}
         self.requests: list[tuple[str, str]] = []
+        self.answers: dict[str, tuple[int, str]] = {}
         self._thread: threading.Thread | None = None
 
     @property
@@ -279,6 +284,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         self.server.requests.append((method, path))
+        if path in self.server.answers:
+            self._send(*self.server.answers[path])
+            return
         routes = [
             ("PUT", r"/v1/agent/service/register", self._register),
             ("PUT", r"/v1/agent/service/deregister/(?P<id>[^/]+)", self._deregister),

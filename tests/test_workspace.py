@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from msgen.errors import (
+    InvalidNameError,
     WorkspaceError,
     WorkspaceExistsError,
     WorkspaceInvalidError,
@@ -170,7 +171,7 @@ def test_init_refuses_existing_workspace(tree) -> None:
 
 
 def test_create_refuses_bad_system_name(tmp_path: Path) -> None:
-    with pytest.raises(WorkspaceInvalidError, match="invalid system name"):
+    with pytest.raises(InvalidNameError, match="invalid system name"):
         create_workspace(tmp_path, name="Bad Name")
 
 
@@ -203,12 +204,13 @@ def test_feature_labels() -> None:
 
 def test_save_writes_identity_keys_and_only_non_default_extras(tmp_path: Path) -> None:
     ws = init_workspace(tmp_path, name="shop")
-    ws.model.services["orders"] = ServiceEntry(path="orders", port=8001, consumes=["a.b"])
+    ws.model.services["billing"] = ServiceEntry(path="billing", port=8002)
+    ws.model.services["orders"] = ServiceEntry(path="orders", port=8001, consumes=["billing.b"])
     ws.save()
     text = (tmp_path / "msgen.yaml").read_text()
     assert "kind: service" in text
     assert "db: sqlite" in text
-    assert "consumes: [a.b]" in text
+    assert "consumes: [billing.b]" in text
     assert "upstreams" not in text
     assert "versions" not in text
     assert load_workspace(tmp_path / "msgen.yaml").model == ws.model

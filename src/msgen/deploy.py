@@ -16,6 +16,7 @@ from msgen.manifests.common import GeneratedFile
 from msgen.outputs import (
     EnvResult,
     Outcome,
+    check_inputs,
     ensure_env,
     ensure_gitignored,
     prune_stale,
@@ -63,10 +64,11 @@ def generate_compose(
 
     selection = select_infra(workspace.model, include=include, exclude=exclude)
     files = compose_files(workspace.model, selection)
-    outcomes = _write(workspace, files, MONITORING_DIR, force=force)
     variables = [(v.name, v.secret, v.comment) for v in env_vars(workspace.model, selection)]
+    check_inputs(workspace.root)
+    outcomes = _write(workspace, files, MONITORING_DIR, force=force)
+    gitignore_added = ensure_gitignored(workspace.root)  # before .env: its secrets stay ignored
     env = ensure_env(workspace.root, variables)
-    gitignore_added = ensure_gitignored(workspace.root)
     infra = [piece for piece in INFRA if selection.has(piece)]
     return ComposeResult(outcomes=outcomes, env=env, gitignore_added=gitignore_added, infra=infra)
 

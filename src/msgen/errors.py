@@ -13,11 +13,15 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     │   ├── DuplicateServiceError   the name is already in the workspace
     │   ├── UnknownServiceError     a named service is not in the workspace
     │   ├── TargetExistsError       the target directory exists and is not empty
-    │   └── DirtyServiceError       `update`/`add` on a service with uncommitted changes
+    │   ├── DirtyServiceError       `update`/`add` on a service with uncommitted changes
+    │   ├── InputFileError          a file msgen reads (answers, .env, .gitignore) is
+    │   │                           unreadable, too large, not UTF-8 or malformed
+    │   └── WorkspaceInvalidError   msgen.yaml is unreadable, not valid YAML, breaks the
+    │                               schema or contradicts itself (also a WorkspaceError)
     ├── WorkspaceError
     │   ├── WorkspaceNotFoundError  no msgen.yaml here or in any parent directory
     │   ├── WorkspaceExistsError    msgen init where a msgen.yaml already exists
-    │   ├── WorkspaceInvalidError   msgen.yaml is not valid YAML or breaks the schema
+    │   ├── WorkspaceInvalidError   (see above: exit 2, like every other bad input)
     │   └── WorkspaceLockedError    another msgen kept the workspace locked too long
     ├── RenderError                 copier failed to render a template
     ├── UpdateError                 `msgen update`/`add` could not re-apply the template
@@ -49,6 +53,7 @@ __all__ = [
     "DockerUnavailableError",
     "DuplicateServiceError",
     "GraphvizMissingError",
+    "InputFileError",
     "InvalidNameError",
     "MsgenError",
     "OutputError",
@@ -130,6 +135,16 @@ class DirtyServiceError(UsageError):
     code = "dirty"
 
 
+class InputFileError(UsageError):
+    """A file msgen reads is unreadable, too large, not UTF-8 or not well-formed.
+
+    Files a person edits are hostile input (see :mod:`msgen.inputs`): ``msgen.yaml`` has its
+    own WorkspaceInvalidError; this is the error of the others.
+    """
+
+    code = "input-file"
+
+
 class WorkspaceError(MsgenError):
     """Something is wrong with finding, reading or writing ``msgen.yaml``."""
 
@@ -148,8 +163,11 @@ class WorkspaceExistsError(WorkspaceError):
     code = "workspace-exists"
 
 
-class WorkspaceInvalidError(WorkspaceError):
-    """``msgen.yaml`` is not valid YAML or does not match the workspace schema."""
+class WorkspaceInvalidError(UsageError, WorkspaceError):
+    """``msgen.yaml`` is not valid YAML, does not match the schema, or contradicts itself.
+
+    A usage error (exit 2) like any other bad input, and a WorkspaceError by subject.
+    """
 
     code = "workspace-invalid"
 

@@ -32,12 +32,18 @@ __all__ = [
     "Target",
     "TargetHealth",
     "check_health",
+    "check_seconds",
     "consul_targets",
     "parse_target_url",
     "sort_key",
     "workspace_targets",
 ]
 
+MAX_TIMEOUT = 3600.0
+"""The longest ``--timeout`` (seconds): a probe that needs more is a hung service."""
+MAX_RETRIES = 100
+MAX_WATCH = 86400.0
+"""The longest ``--watch`` interval (seconds)."""
 ProbeKind = Literal["live", "ready"]
 PATHS: dict[ProbeKind, str] = {"live": "/health/live", "ready": "/health/ready"}
 
@@ -110,17 +116,28 @@ def _probe_dict(probe: Probe) -> dict[str, Any]:
 
 def parse_target_url(url: str) -> Target:
     """A ``--url`` argument as a target; a bad URL is a usage error."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    from msgen.inputs import shorten
+
+    shown = shorten(repr(url))
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:
         raise UsageError(
-            f"bad URL {url!r}: expected http://HOST[:PORT][/BASE]",
+            f"bad URL {shown}: {exc}", hint="expected http://HOST[:PORT][/BASE]"
+        ) from None
+    if not url.isascii() or not url.isprintable():
+        raise UsageError(f"bad URL {shown}: it must be printable ASCII (punycode for names)")
+    if parts.scheme not in {"http", "https"} or not hostname:
+        raise UsageError(
+            f"bad URL {shown}: expected http://HOST[:PORT][/BASE]",
             hint="the URL is the service's base; msgen probes /health/live and /health/ready",
         )
     try:
         port = parts.port
     except ValueError:
-        raise UsageError(f"bad URL {url!r}: the port is not a number 0-65535") from None
-    instance = f"{parts.hostname}:{port}" if port else parts.hostname
+        raise UsageError(f"bad URL {shown}: the port is not a number 0-65535") from None
+    instance = f"{hostname}:{port}" if port else hostname
     service = f"{parts.netloc}{parts.path}".rstrip("/")
     return Target(service=service, instance=instance, base_url=url.rstrip("/"))
 
@@ -133,11 +150,19 @@ def check_health(
     concurrency: int = 100,
 ) -> list[TargetHealth]:
     """Probe every target's liveness and readiness concurrently; results in target order."""
-    if timeout <= 0:
-        raise UsageError("--timeout must be more than 0 seconds")
-    if retries < 0:
-        raise UsageError("--retries must be 0 or more")
+    check_seconds(timeout, option="--timeout", maximum=MAX_TIMEOUT)
+    if not 0 <= retries <= MAX_RETRIES:
+        raise UsageError(f"--retries must be between 0 and {MAX_RETRIES}")
     return asyncio.run(_check_all(targets, timeout, retries, max(1, concurrency)))
+
+
+def check_seconds(value: float, *, option: str, maximum: float) -> float:
+    """A finite number of seconds in (0, maximum]; nan, inf and negatives are usage errors."""
+    import math
+
+    if not math.isfinite(value) or not 0 < value <= maximum:
+        raise UsageError(f"{option} must be more than 0 and at most {maximum:g} seconds")
+    return value
 
 
 async def _check_all(

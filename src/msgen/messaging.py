@@ -13,10 +13,16 @@ import re
 from collections.abc import Iterable
 from typing import Literal
 
-from msgen.errors import InvalidNameError, UsageError
+from msgen.errors import InvalidNameError, UnknownServiceError, UsageError
 from msgen.naming import ServiceNames, validate_service_name
 
-__all__ = ["LIFECYCLE", "check_broker", "published_events", "validate_event_names"]
+__all__ = [
+    "LIFECYCLE",
+    "check_broker",
+    "check_producers",
+    "published_events",
+    "validate_event_names",
+]
 
 LIFECYCLE = ("created", "updated", "deleted")
 _EVENT = re.compile(r"^(?P<service>[a-z][-a-z0-9]*)\.(?P<event>[a-z][a-z0-9]*(_[a-z0-9]+)*)$")
@@ -49,6 +55,24 @@ def validate_event_names(events: Iterable[str], *, consumer: str) -> list[str]:
         if event not in result:
             result.append(event)
     return result
+
+
+def check_producers(events: Iterable[str], services: Iterable[str]) -> None:
+    """Refuse a consumed event whose publisher (``<service>.``) is not in the workspace.
+
+    ``msgen.yaml`` refuses such an event on load too: the contracts, the graph and the
+    compose wiring all follow events from their publisher.
+    """
+    known = sorted(services)
+    for event in events:
+        producer = event.split(".", 1)[0]
+        if producer not in known:
+            raise UnknownServiceError(
+                f"--consumes {event!r}: {producer!r} is not a service of this workspace "
+                f"(it has: {', '.join(known) or 'none yet'})",
+                hint=f"create the publisher first (msgen new service {producer}), then the "
+                "consumer",
+            )
 
 
 def check_broker(

@@ -74,7 +74,11 @@ _RESERVED_RESOURCES = frozenset(
 
 
 def _fail(kind: str, name: str, reason: str, hint: str | None = None) -> InvalidNameError:
-    return InvalidNameError(f"invalid {kind} name {name!r}: {reason}", hint=hint)
+    from msgen.inputs import shorten
+
+    if hint is not None:
+        hint = shorten(hint)
+    return InvalidNameError(f"invalid {kind} name {shorten(repr(name))}: {reason}", hint=hint)
 
 
 def _check_label(name: str, kind: str) -> None:

@@ -21,6 +21,7 @@ from msgen.manifests.common import GeneratedFile, is_pristine
 __all__ = [
     "EnvResult",
     "Outcome",
+    "check_inputs",
     "ensure_env",
     "ensure_gitignored",
     "prune_stale",
@@ -134,6 +135,26 @@ def prune_stale(root: Path, directory: str, keep: set[str]) -> list[Outcome]:
     return outcomes
 
 
+def _read_optional(path: Path) -> str | None:
+    """The text of a file the user edits, None when absent; unreadable text is refused."""
+    from msgen.errors import InputFileError
+    from msgen.inputs import read_text
+
+    if not path.exists() and not path.is_symlink():
+        return None
+    return read_text(path, error=InputFileError)
+
+
+def check_inputs(root: Path) -> None:
+    """Refuse an unreadable ``.env`` or ``.gitignore`` before anything is generated.
+
+    Both are read again when they are changed; reading them first means a bad one stops
+    ``compose generate`` before it has written half of its files.
+    """
+    for name in (".gitignore", ".env"):
+        _read_optional(root / name)
+
+
 def _env_names(text: str) -> set[str]:
     names = set()
     for line in text.splitlines():
@@ -150,10 +171,7 @@ def ensure_env(root: Path, variables: list[tuple[str, bool, str]]) -> EnvResult:
     an empty one for the user to fill in (compose refuses to start until they do).
     """
     path = root / ".env"
-    try:
-        old = path.read_text(encoding="utf-8") if path.exists() else None
-    except OSError as exc:
-        raise OutputError(f"cannot read {path}: {exc.strerror}") from exc
+    old = _read_optional(path)
     present = _env_names(old or "")
     lines = []
     added = []
@@ -179,10 +197,7 @@ def ensure_env(root: Path, variables: list[tuple[str, bool, str]]) -> EnvResult:
 def ensure_gitignored(root: Path, entry: str = ".env") -> bool:
     """Add ``entry`` to the workspace's ``.gitignore`` unless it is there; True if added."""
     path = root / ".gitignore"
-    try:
-        old = path.read_text(encoding="utf-8") if path.exists() else ""
-    except OSError as exc:
-        raise OutputError(f"cannot read {path}: {exc.strerror}") from exc
+    old = _read_optional(path) or ""
     if entry in {line.strip() for line in old.splitlines()} or f"/{entry}" in old.split():
         return False
     separator = "" if old.endswith("\n") or not old else "\n"

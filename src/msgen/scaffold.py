@@ -17,7 +17,12 @@ from msgen.errors import (
     TargetExistsError,
     UnknownServiceError,
 )
-from msgen.messaging import check_broker, published_events, validate_event_names
+from msgen.messaging import (
+    check_broker,
+    check_producers,
+    published_events,
+    validate_event_names,
+)
 from msgen.naming import ServiceNames, check_port, derive_names, next_free_port
 from msgen.render import RenderResult, remove_tree, render_template
 from msgen.template_versions import store_template, template_version
@@ -284,6 +289,7 @@ def _new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
         event_sourcing=options.event_sourcing,
     )
     workspace, created = workspace_for(cwd)
+    check_producers(consumes, workspace.model.services)
     placement = place(
         workspace,
         names.service,

@@ -99,12 +99,29 @@ def store_template(root: Path, template: str) -> str:
     return version
 
 
+MAX_UNPACKED = 64 * 1024 * 1024
+"""The most a stored template may unpack to (msgen's templates are well under 1 MB)."""
+
+
 def extract_template(archive: Path, destination: Path) -> None:
-    """Unpack a stored template (refusing names that would leave ``destination``)."""
+    """Unpack a stored template (refusing names that would leave ``destination``).
+
+    The archive is in the user's workspace, so it is hostile input: a corrupted or
+    truncated archive, an unknown compression method or more than :data:`MAX_UNPACKED`
+    bytes unpacked (a zip bomb) is one UpdateError line.
+    """
+    import zlib
+
     destination.mkdir(parents=True, exist_ok=True)
     root = destination.resolve()
     try:
         with zipfile.ZipFile(archive) as zipped:
+            if sum(info.file_size for info in zipped.infolist()) > MAX_UNPACKED:
+                raise UpdateError(
+                    f"the stored template {archive} would unpack to more than "
+                    f"{MAX_UNPACKED // 2**20} MB; it is not one msgen wrote",
+                    hint="delete it and restore it from git",
+                )
             for info in zipped.infolist():
                 target = (root / info.filename).resolve()
                 if not target.is_relative_to(root) or info.is_dir():
@@ -114,5 +131,15 @@ def extract_template(archive: Path, destination: Path) -> None:
                 mode = (info.external_attr >> 16) & 0o777
                 if mode:
                     target.chmod(mode)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise UpdateError(f"cannot read the stored template {archive}: {exc}") from exc
+    except (
+        OSError,
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        NotImplementedError,
+        ValueError,
+    ) as exc:
+        raise UpdateError(
+            f"cannot read the stored template {archive}: it is damaged ({exc})",
+            hint="restore it from git (msgen keeps it there for updates)",
+        ) from exc

@@ -91,21 +91,20 @@ class ServiceUpdate:
 
 
 def read_answers(target: Path) -> dict[str, Any]:
-    """The recorded copier answers of a generated service."""
-    import yaml
+    """The recorded copier answers of a generated service (read as hostile input)."""
+    from msgen.errors import InputFileError
+    from msgen.inputs import load_yaml, read_text
 
     path = target / ANSWERS_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.is_file():
         raise UpdateError(
             f"{target} has no {ANSWERS_FILE}, so msgen cannot tell what generated it",
             hint="only services rendered by msgen (copier) can be updated",
-        ) from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise UpdateError(f"cannot read {path}: {exc}") from exc
+        )
+    text = read_text(path, error=InputFileError)
+    data = load_yaml(text, path=path, error=InputFileError, round_trip=False)
     if not isinstance(data, dict):
-        raise UpdateError(f"{path} is not a mapping of answers")
+        raise InputFileError(f"{path}:1: not a mapping of answers")
     return data
 
 

@@ -25,6 +25,8 @@ GIT_ENV = {
 
 def git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[bytes]:
     """Run git; its failure becomes one UpdateError line."""
+    if not cwd.is_dir():
+        raise UpdateError(f"{cwd} is not a directory (was it deleted or moved?)")
     try:
         return subprocess.run(
             ["git", "-c", "commit.gpgsign=false", "-c", f"core.hooksPath={os.devnull}", *args],
@@ -53,6 +55,12 @@ def git_changes(target: Path) -> list[str] | None:
 
 def check_clean(name: str, target: Path, *, force: bool) -> bool:
     """Refuse a service with uncommitted changes unless ``force``; True if under git."""
+    if not target.is_dir():
+        raise UpdateError(
+            f"the directory of {name}, {target}, is missing",
+            hint="restore it (git checkout, or from a backup), or remove the service from "
+            "msgen.yaml",
+        )
     changes = git_changes(target)
     if changes and not force:
         raise DirtyServiceError(

@@ -39,6 +39,7 @@ from msgen.errors import (
     WorkspaceInvalidError,
     WorkspaceNotFoundError,
 )
+from msgen.inputs import shorten
 from msgen.locking import WaitReporter, workspace_lock
 from msgen.naming import validate_service_name, validate_system_name
 
@@ -337,6 +338,7 @@ def locked_workspace(
 
 def create_workspace(root: Path, *, name: str) -> WorkspaceFile:
     """A new, unsaved workspace in ``root``; refuses to replace an existing file."""
+    validate_system_name(name)
     path = root / WORKSPACE_FILE
     if path.exists():
         raise WorkspaceExistsError(f"{path} already exists", hint="edit it, or remove it first")
@@ -360,24 +362,16 @@ def default_system_name(directory: Path) -> str:
 
 
 def load_workspace(path: Path) -> WorkspaceFile:
-    """Parse and validate ``path``; errors name the file, line and key."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    """Parse and validate ``path``; errors name the file, line and key.
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise WorkspaceInvalidError(f"cannot read {path}: {exc.strerror}") from exc
-    try:
-        document = YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise WorkspaceInvalidError(
-            f"{path}{line}: not valid YAML: {exc.problem or exc.context}"
-        ) from None
-    except YAMLError as exc:
-        raise WorkspaceInvalidError(f"{path}: not valid YAML: {exc}") from None
+    The file is read as hostile input (:mod:`msgen.inputs`: bounded size and depth, UTF-8,
+    no YAML aliases), then checked as a whole: ports, paths and the services named by
+    upstreams and consumed events must agree.
+    """
+    from msgen.inputs import load_yaml, read_text
+
+    text = read_text(path, error=WorkspaceInvalidError)
+    document = load_yaml(text, path=path, error=WorkspaceInvalidError, round_trip=True)
     if document is None:
         raise WorkspaceInvalidError(f"{path}: the file is empty", hint="run 'msgen init' again")
     if not isinstance(document, dict):
@@ -386,7 +380,68 @@ def load_workspace(path: Path) -> WorkspaceFile:
         model = Workspace.model_validate(_plain(document))
     except ValidationError as exc:
         raise WorkspaceInvalidError(_located_message(path, document, exc)) from None
+    problem = _cross_check(model)
+    if problem is not None:
+        loc, message, hint = problem
+        line = _line_of(document, loc)
+        key = ".".join(str(part) for part in loc)
+        raise WorkspaceInvalidError(f"{path}:{line}: {key}: {message}", hint=hint)
     return WorkspaceFile(path=path, model=model, _document=document, _text=text)
+
+
+def _cross_check(model: Workspace) -> tuple[list[str | int], str, str | None] | None:
+    """The first disagreement between services: (location, message, hint), or None."""
+    ports: dict[int, str] = {}
+    paths: dict[str, str] = {}
+    known = ", ".join(sorted(model.services)) or "none"
+    for name, svc in model.services.items():
+        if svc.port in ports:
+            return (
+                ["services", name, "port"],
+                f"port {svc.port} is also the port of {ports[svc.port]}",
+                "give each service its own port",
+            )
+        ports[svc.port] = name
+        where = os.path.normpath(svc.path)
+        if where in paths:
+            return (
+                ["services", name, "path"],
+                f"path {svc.path!r} is also the path of {paths[where]}",
+                "give each service its own directory",
+            )
+        paths[where] = name
+        for index, upstream in enumerate(svc.upstreams):
+            if upstream not in model.services:
+                return (
+                    ["services", name, "upstreams", index],
+                    f"upstream {shorten(repr(upstream))} is not a service of this workspace "
+                    f"(it has: {known})",
+                    "remove it, or add that service first",
+                )
+        for index, event in enumerate(svc.consumes):
+            producer = event.split(".", 1)[0]
+            if "." not in event or producer not in model.services:
+                return (
+                    ["services", name, "consumes", index],
+                    f"consumed event {shorten(repr(event))} does not name a service of this "
+                    f"workspace as SERVICE.EVENT (it has: {known})",
+                    "events are named after the service that publishes them, e.g. "
+                    "orders.order_created; add that service first",
+                )
+    return None
+
+
+def _line_of(document: Any, loc: list[str | int]) -> int:
+    """The 1-based line of the key at ``loc`` (or of its deepest parent found)."""
+    line = 1
+    node = document
+    for part in loc:
+        position = _position(node, part)
+        if position is None:
+            break
+        line = position + 1
+        node = node[part]
+    return line
 
 
 def _plain(node: Any) -> Any:
@@ -408,22 +463,15 @@ def _located_message(path: Path, document: Any, exc: ValidationError) -> str:
     errors = exc.errors()
     error = errors[0]
     loc = [part for part in error["loc"] if not (isinstance(part, str) and "[" in part)]
-    line = 1
-    node = document
-    for part in loc:
-        position = _position(node, part)
-        if position is None:
-            break
-        line = position + 1
-        node = node[part]
-    key = ".".join(str(part) for part in loc) or "(top level)"
-    message = str(error["msg"]).removeprefix("Value error, ")
+    line = _line_of(document, loc)
+    key = shorten(".".join(str(part) for part in loc) or "(top level)")
+    message = shorten(str(error["msg"]).removeprefix("Value error, "), 200)
     if error["type"] == "extra_forbidden":
         message = "unknown key"
     elif error["type"] == "missing":
         message = "required key is missing"
     elif "input" in error and not isinstance(error["input"], dict | list):
-        message = f"{message} (got {error['input']!r})"
+        message = f"{message} (got {shorten(repr(error['input']))})"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{path}:{line}: {key}: {message}{more}"
 

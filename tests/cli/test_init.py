@@ -32,8 +32,8 @@ def test_init_twice_is_refused_and_keeps_file(in_tmp: Path) -> None:
     assert (in_tmp / "msgen.yaml").read_text() == before
 
 
-def test_init_bad_name_is_one_line(in_tmp: Path) -> None:
+def test_init_bad_name_is_one_line_and_a_usage_error(in_tmp: Path) -> None:
     result = runner.invoke(app, ["init", "--name", "Bad Name"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.startswith("error: invalid system name 'Bad Name'")
     assert not (in_tmp / "msgen.yaml").exists()

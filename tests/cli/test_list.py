@@ -61,10 +61,10 @@ def test_list_outside_workspace_fails_cleanly(in_tmp: Path) -> None:
     assert "hint: run 'msgen init'" in result.stderr
 
 
-def test_list_invalid_workspace_names_line(tree, monkeypatch) -> None:
+def test_list_invalid_workspace_names_line_and_exits_2(tree, monkeypatch) -> None:
     monkeypatch.chdir(tree({"msgen.yaml": WORKSPACE.replace("port: 8001", "port: many")}))
     result = runner.invoke(app, ["list"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "msgen.yaml:6: services.orders.port" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 

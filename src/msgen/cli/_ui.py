@@ -97,12 +97,40 @@ def handle_sigterm() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+def os_error(exc: OSError) -> MsgenError:
+    """An OSError that reached the boundary (the file system refused) as one msgen error.
+
+    The core maps the errors it expects; this catches the rest (a path too long for the
+    file system, a current directory that was deleted under the shell) so that they are one
+    line too. A path too long is a bad argument (exit 2); the others exit 1.
+    """
+    import errno
+    from pathlib import Path
+
+    from msgen.errors import UsageError
+    from msgen.inputs import shorten
+
+    try:
+        Path.cwd()
+    except OSError:
+        return MsgenError(
+            "the current directory no longer exists (or cannot be read)",
+            hint="cd to an existing directory and run msgen again",
+        )
+    reason = exc.strerror or type(exc).__name__
+    where = f": {shorten(str(exc.filename), 120)}" if exc.filename is not None else ""
+    if exc.errno == errno.ENAMETOOLONG:
+        return UsageError(f"{reason}{where}", hint="choose a shorter path")
+    return MsgenError(f"{reason}{where}")
+
+
 def boundary(func: Callable[P, R]) -> Callable[P, R]:
     """Map MsgenError to a one-line message and its exit code; hide other tracebacks.
 
     Usage errors exit 2 (typer's own code for bad arguments), other msgen errors 1,
-    Ctrl-C 130, SIGTERM 143 (after the same cleanup as Ctrl-C). An unexpected exception (a
-    bug) is one line too, with a hint to rerun with ``--verbose``; with ``--verbose`` (or
+    Ctrl-C 130, SIGTERM 143 (after the same cleanup as Ctrl-C). An OSError that the core
+    did not map is one line too (see :func:`os_error`). An unexpected exception (a bug) is
+    one line too, with a hint to rerun with ``--verbose``; with ``--verbose`` (or
     MSGEN_DEBUG=1) every error also prints its traceback, for bug reports.
     """
 
@@ -120,6 +148,12 @@ def boundary(func: Callable[P, R]) -> Callable[P, R]:
         except Terminated:
             err_console().print("[yellow]terminated[/]")
             raise typer.Exit(EXIT_TERMINATED) from None
+        except OSError as exc:
+            if debug_enabled():
+                print_traceback(exc)
+            error = os_error(exc)
+            report_error(error)
+            raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:
             err_console().print("[yellow]interrupted[/]")
             raise typer.Exit(EXIT_INTERRUPTED) from None

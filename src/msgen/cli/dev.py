@@ -181,6 +181,7 @@ def down(
     from msgen.workspace import open_workspace
 
     workspace = open_workspace(Path.cwd())
+    workspace.model.require(services or [])
     records = [r for r in devrun.read_pidfiles(workspace) if not services or r.name in services]
     stopped = devrun.stop_pids([r.pid for r in records])
     for record in records:

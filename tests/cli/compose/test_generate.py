@@ -84,13 +84,13 @@ def test_unknown_infrastructure_is_a_one_line_usage_error(shop: Path) -> None:
         ("v2: 10", "V2: 10", "services.orders.versions: version 'V2' must be up to 20"),
     ],
 )
-def test_invalid_canary_data_in_the_workspace_is_reported(
+def test_invalid_canary_data_in_the_workspace_is_reported_and_exits_2(
     tree, monkeypatch, old: str, new: str, message: str
 ) -> None:
     root = tree({"msgen.yaml": THREE_SERVICES.replace(old, new)})
     monkeypatch.chdir(root)
     result = runner.invoke(app, ["compose", "generate"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (root / "docker-compose.yml").exists()

@@ -10,8 +10,21 @@ from msgen.workspace import load_workspace
 runner = CliRunner()
 
 
+BILLING = """\
+schema: 1
+name: shop
+services:
+  billing: {kind: service, path: billing, port: 8002, db: sqlite, broker: rabbitmq}
+"""
+
+
 def new(*args: str):
     return runner.invoke(app, ["new", "service", *args, "--defaults"], terminal_width=200)
+
+
+def with_publisher(root: Path) -> None:
+    """A workspace whose billing publishes the events orders consumes (it must exist)."""
+    (root / "msgen.yaml").write_text(BILLING)
 
 
 def rendered_text(root: Path) -> str:
@@ -23,6 +36,7 @@ def rendered_text(root: Path) -> str:
 
 
 def test_tracing_and_metrics_are_on_by_default_and_recorded(in_tmp: Path) -> None:
+    with_publisher(in_tmp)
     result = new("orders", "--consumes", "billing.invoice_paid")
     assert result.exit_code == 0, result.output
     entry = load_workspace(in_tmp / "msgen.yaml").model.services["orders"]
@@ -39,6 +53,7 @@ def test_tracing_and_metrics_are_on_by_default_and_recorded(in_tmp: Path) -> Non
 
 
 def test_no_tracing_no_metrics_renders_neither_code_nor_dependencies(in_tmp: Path) -> None:
+    with_publisher(in_tmp)
     result = new("orders", "--no-tracing", "--no-metrics", "--consumes", "billing.invoice_paid")
     assert result.exit_code == 0, result.output
     entry = load_workspace(in_tmp / "msgen.yaml").model.services["orders"]

@@ -57,9 +57,16 @@ def check_health(
     ] = None,
 ) -> None:
     """Check /health/live and /health/ready of services; exit 1 if any is unhealthy."""
+    from msgen.health import MAX_RETRIES, MAX_TIMEOUT, MAX_WATCH, check_seconds, parse_target_url
     from msgen.health import check_health as run
-    from msgen.health import parse_target_url
 
+    check_seconds(timeout, option="--timeout", maximum=MAX_TIMEOUT)
+    if watch is not None:
+        check_seconds(watch, option="--watch", maximum=MAX_WATCH)
+    if not 0 <= retries <= MAX_RETRIES:
+        from msgen.errors import UsageError
+
+        raise UsageError(f"--retries must be between 0 and {MAX_RETRIES}")
     targets = [parse_target_url(u) for u in url or []]
     if consul:
         from msgen.consul import ConsulClient
@@ -69,10 +76,6 @@ def check_health(
         targets = [*consul_targets(instances, services or []), *targets]
     elif services or not targets:
         targets = [*_workspace_targets(services or []), *targets]
-    if watch is not None and watch <= 0:
-        from msgen.errors import UsageError
-
-        raise UsageError("--watch must be more than 0 seconds")
 
     def once() -> list[TargetHealth]:
         return run(targets, timeout=timeout, retries=retries)

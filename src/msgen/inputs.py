@@ -1,0 +1,216 @@
+"""Reading the files a person (or an attacker) can edit, as hostile input.
+
+``msgen.yaml``, ``.copier-answers.yml``, ``.env`` and ``.gitignore`` are read through here, so
+every one of them gets the same bounds and the same one-line errors:
+
+- a file over :data:`MAX_BYTES` is refused before it is read whole;
+- bytes that are not UTF-8 are refused with the offset of the first bad byte;
+- YAML may nest at most :data:`MAX_DEPTH` levels (a deeper document would end in a
+  RecursionError in the composer), hold at most :data:`MAX_NODES` values, and may not use
+  aliases at all: msgen's files never need them, and an alias is what an "alias bomb" (a
+  billion laughs) expands from;
+- a value quoted in an error message is cut to :data:`SHOWN` characters (:func:`shorten`).
+
+The error class is the caller's (a broken ``msgen.yaml`` is a WorkspaceInvalidError, a
+broken answers file an InputFileError), so the one CLI boundary maps them as usual.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from msgen.errors import MsgenError
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "SHOWN",
+    "load_yaml",
+    "read_text",
+    "shorten",
+]
+
+MAX_BYTES = 512 * 1024
+"""The largest file msgen reads: a ``msgen.yaml`` of 100 services is about 30 KB, and the
+pure-Python YAML parsers read about 100-200 KB a second, so this bounds a parse to seconds."""
+MAX_DEPTH = 50
+"""The deepest YAML nesting msgen accepts (``msgen.yaml`` needs five levels)."""
+MAX_NODES = 20_000
+"""The most YAML values (scalars and collections) in one file (100 services need ~3,000)."""
+SHOWN = 80
+"""The most characters of a value an error message quotes."""
+_SPECIAL = re.compile(r"[\[\]{}#'\"\\]")
+
+
+def shorten(text: str, limit: int = SHOWN) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, on one line (for messages)."""
+    text = " ".join(text.split("\n"))
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def read_text(path: Path, *, error: type[MsgenError], limit: int = MAX_BYTES) -> str:
+    """The UTF-8 text of ``path``, at most ``limit`` bytes; anything else raises ``error``."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise error(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise error(
+            f"{path}: larger than {limit // 1024} KiB; msgen refuses to read it",
+            hint="is this the right file? msgen's own files are a few KB",
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise error(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            hint="save the file as UTF-8",
+        ) from None
+
+
+def load_yaml(text: str, *, path: Path, error: type[MsgenError], round_trip: bool) -> Any:
+    """Parse one YAML document with the bounds above; syntax errors name file and line.
+
+    ``round_trip`` keeps comments and order (ruamel's round-trip loader, for files msgen
+    writes back); otherwise the document is read as plain data by PyYAML's safe loader, the
+    one copier reads its answers with, so both agree on every value.
+    """
+    line = _too_deep_flow(text)
+    if line is not None:
+        raise error(f"{path}{_refusal('depth', line)}")
+    if round_trip:
+        return _load_ruamel(text, path=path, error=error)
+    return _load_pyyaml(text, path=path, error=error)
+
+
+def _too_deep_flow(text: str) -> int | None:
+    """The 0-based line where ``[``/``{`` nesting passes MAX_DEPTH, or None.
+
+    Checked before parsing because the YAML scanners look ahead through a whole flow
+    collection, at a cost that grows with the square of its depth (5,000 levels take
+    seconds before the composer's depth limit is reached). Quoted strings and comments are
+    skipped; a bracket in a plain scalar may count too, which errs on the side of refusing.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    depth = 0
+    quote = ""
+    skip_to = 0
+    for match in _SPECIAL.finditer(text):
+        index, char = match.start(), match.group()
+        if index < skip_to:
+            continue
+        previous = text[index - 1] if index else "\n"
+        if quote:
+            if char == "\\" and quote == '"':
+                skip_to = index + 2
+            elif char == quote:
+                quote = ""
+        elif char == "#" and previous in " \t\n":
+            newline = text.find("\n", index)
+            skip_to = len(text) if newline < 0 else newline
+        elif char in "'\"" and previous in " \t\n[{,:":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return text.count("\n", 0, index)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return None
+
+
+def _refusal(kind: str, line: int | None) -> str:
+    where = f":{line + 1}" if line is not None else ""
+    if kind == "alias":
+        return f"{where}: YAML aliases (*name) are not allowed in msgen's files"
+    if kind == "nodes":
+        return f"{where}: more than {MAX_NODES} values; msgen refuses to read it"
+    return f"{where}: nested deeper than {MAX_DEPTH} levels"
+
+
+def _load_ruamel(text: str, *, path: Path, error: type[MsgenError]) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.composer import Composer, ComposerError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    class NoAliasComposer(Composer):
+        nodes = 0
+
+        def return_alias(self, a: Any) -> Any:
+            mark = self.parser.last_event.start_mark if self.parser.last_event else None
+            raise ComposerError(None, None, "alias", mark)
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self.nodes += 1
+            if self.nodes > MAX_NODES:
+                raise ComposerError(None, None, "nodes", self.parser.peek_event().start_mark)
+            return super().compose_node(parent, index)
+
+    yaml = YAML(typ="rt")
+    yaml.Composer = NoAliasComposer
+    yaml.max_depth = MAX_DEPTH
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a reused anchor, a YAML 1.1 float: still data
+            return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line if mark is not None else None
+        if exc.problem in {"alias", "nodes"}:
+            raise error(f"{path}{_refusal(str(exc.problem), line)}") from None
+        if "maximum depth" in str(exc.problem):
+            raise error(f"{path}{_refusal('depth', line)}") from None
+        where = f":{line + 1}" if line is not None else ""
+        problem = shorten(str(exc.problem or exc.context or ""), 200)
+        raise error(f"{path}{where}: not valid YAML: {problem}") from None
+    except YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {shorten(str(exc), 200)}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # a value the constructor cannot build, such as the date 2024-02-30
+        raise error(f"{path}: not valid YAML: {shorten(str(exc), 200)}") from None
+
+
+def _load_pyyaml(text: str, *, path: Path, error: type[MsgenError]) -> Any:
+    import yaml
+
+    class BoundedLoader(yaml.SafeLoader):
+        depth = 0
+        nodes = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.MarkedYAMLError(problem="alias", problem_mark=mark)
+            self.nodes += 1
+            if self.nodes > MAX_NODES:
+                raise yaml.MarkedYAMLError(problem="nodes", problem_mark=mark)
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise yaml.MarkedYAMLError(problem="depth", problem_mark=mark)
+            node = super().compose_node(parent, index)
+            self.depth -= 1
+            return node
+
+    try:
+        return yaml.load(text, Loader=BoundedLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line if mark is not None else None
+        if exc.problem in {"alias", "depth", "nodes"}:
+            raise error(f"{path}{_refusal(str(exc.problem), line)}") from None
+        where = f":{line + 1}" if line is not None else ""
+        problem = shorten(str(exc.problem or exc.context or ""), 200)
+        raise error(f"{path}{where}: not valid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {shorten(str(exc), 200)}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # a value the constructor cannot build, such as the date 2024-02-30
+        raise error(f"{path}: not valid YAML: {shorten(str(exc), 200)}") from None
