@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from msgen.cli._outputs import report_outcomes
+from msgen.cli._recover import open_workspace_recovered
 from msgen.cli._ui import boundary, console, escape, working
 
 if TYPE_CHECKING:
@@ -55,18 +55,15 @@ def generate(
     ] = False,
 ) -> None:
     """Write docker-compose.yml, .env.example, monitoring configs and .env from msgen.yaml."""
-    from msgen.workspace import open_workspace
-
-    _generate(open_workspace(Path.cwd()), with_ or [], without or [], force=force)
+    _generate(open_workspace_recovered(), with_ or [], without or [], force=force)
 
 
 def _compose(args: list[str]) -> None:
     """Run compose on the workspace, regenerating docker-compose.yml first when stale."""
     from msgen.deploy import compose_is_stale, mark_fresh, recorded_selection
     from msgen.docker import check_engine, find_compose, run_compose
-    from msgen.workspace import open_workspace
 
-    workspace = open_workspace(Path.cwd())
+    workspace = open_workspace_recovered()
     if compose_is_stale(workspace):
         include, exclude = recorded_selection(workspace.root)
         console().print("msgen.yaml changed: regenerating docker-compose.yml")

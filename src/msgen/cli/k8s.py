@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from msgen.cli._outputs import report_outcomes
+from msgen.cli._recover import open_workspace_recovered
 from msgen.cli._ui import boundary, console
 
 __all__ = ["app"]
@@ -24,7 +24,6 @@ def generate(
 ) -> None:
     """Write the kustomize base under deploy/k8s/ from msgen.yaml."""
     from msgen.deploy import generate_k8s
-    from msgen.workspace import open_workspace
 
-    report_outcomes(generate_k8s(open_workspace(Path.cwd()), force=force))
+    report_outcomes(generate_k8s(open_workspace_recovered(), force=force))
     console().print("Apply with: kubectl apply -k deploy/k8s")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from msgen.cli._outputs import report_outcomes
+from msgen.cli._recover import open_workspace_recovered
 from msgen.cli._ui import boundary, console, escape
 
 __all__ = ["app"]
@@ -24,9 +24,8 @@ def generate(
 ) -> None:
     """Write the Istio objects under deploy/istio/ from msgen.yaml."""
     from msgen.deploy import generate_mesh
-    from msgen.workspace import open_workspace
 
-    report_outcomes(generate_mesh(open_workspace(Path.cwd()), force=force))
+    report_outcomes(generate_mesh(open_workspace_recovered(), force=force))
     console().print("Apply with: kubectl apply -k deploy/istio")
 
 
@@ -48,18 +47,15 @@ def canary(
     force: Annotated[bool, typer.Option("--force", help=_FORCE_HELP)] = False,
 ) -> None:
     """Set canary weights in msgen.yaml and regenerate the mesh (and k8s) manifests."""
-    from msgen.deploy import generate_k8s, generate_mesh, set_canary
-    from msgen.manifests.k8s import K8S_DIR
-    from msgen.workspace import open_workspace
+    from msgen.deploy import set_canary
 
-    workspace = open_workspace(Path.cwd())
-    result = set_canary(workspace, service, version=version, weight=weight, promote=promote)
+    workspace = open_workspace_recovered()
+    result, outcomes = set_canary(
+        workspace, service, version=version, weight=weight, promote=promote, force=force
+    )
     console().print(
         f"{escape(result.service)}: {escape(_weights(result.before))} -> "
         f"{escape(_weights(result.after))}",
         soft_wrap=True,
     )
-    outcomes = generate_mesh(workspace, force=force)
-    if (workspace.root / K8S_DIR / "kustomization.yaml").exists():
-        outcomes += generate_k8s(workspace, force=force)
     report_outcomes(outcomes, quiet_unchanged=True)

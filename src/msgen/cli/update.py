@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from msgen.cli._recover import open_workspace_recovered
 from msgen.cli._ui import boundary, console, escape, print_json
 
 if TYPE_CHECKING:
@@ -122,9 +122,8 @@ def update(
     Exits 1 when conflicts are left to resolve.
     """
     from msgen.update import update_services
-    from msgen.workspace import open_workspace
 
-    workspace = open_workspace(Path.cwd())
+    workspace = open_workspace_recovered()
     with _progress(not as_json) as report:
         results = update_services(
             workspace,
@@ -161,9 +160,8 @@ def add(
 ) -> None:
     """Turn a feature on for an existing service: change its answers, then update it."""
     from msgen.features import add_feature
-    from msgen.workspace import open_workspace
 
-    workspace = open_workspace(Path.cwd())
+    workspace = open_workspace_recovered()
     with _progress(True) as report:
         result = add_feature(
             workspace,

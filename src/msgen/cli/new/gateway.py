@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from msgen.cli._recover import recover_here
 from msgen.cli._ui import boundary, escape, working
 from msgen.cli.new.service import CI_HELP, CiChoice, DiscoveryChoice, report_render
 
@@ -57,6 +58,8 @@ def new_gateway(
         dry_run=dry_run,
         ci=ci,
     )
+    if not dry_run:
+        recover_here()
     with working(f"rendering {name}"):
         result = run(options, cwd=Path.cwd())
     routes = ", ".join(f"/{svc}/..." for svc in result.upstreams) or "none yet"

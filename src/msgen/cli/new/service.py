@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Protocol
 
 import typer
 
+from msgen.cli._recover import recover_here
 from msgen.cli._ui import boundary, console, escape, working
 
 DbChoice = Literal["sqlite", "postgres", "none"]
@@ -150,6 +151,8 @@ def new_service(
         upstreams=tuple(dict.fromkeys(upstream or ())),
         ci=ci,
     )
+    if not dry_run:
+        recover_here()
     with working(f"rendering {names.service}"):
         result = run(options, cwd=Path.cwd())
     report_render(
@@ -179,6 +182,8 @@ class Rendered(Protocol):
     def workspace_created(self) -> bool: ...
     @property
     def port(self) -> int: ...
+    @property
+    def adopted(self) -> bool: ...
 
 
 def report_render(result: Rendered, *, created: str, package: str) -> None:
@@ -189,6 +194,12 @@ def report_render(result: Rendered, *, created: str, package: str) -> None:
         return
     if result.workspace_created:
         console().print(f"Created workspace {escape(str(result.workspace))}", soft_wrap=True)
+    if result.adopted:
+        console().print(
+            f"[yellow]Adopted[/] {escape(str(result.target))}: a complete render an "
+            "interrupted run left, not yet in msgen.yaml; recorded it without rendering again",
+            soft_wrap=True,
+        )
     console().print(created, soft_wrap=True)
     console().print(
         f"Next:\n  cd {escape(str(result.target))}\n  pip install -e '.\\[test]' && pytest\n"
