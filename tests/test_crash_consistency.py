@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +133,6 @@ def leftovers(root: Path) -> list[str]:
     found = [p for p in root.rglob("*") if _LEFTOVER.search(p.name)]
     if state.is_dir():
         found += list(state.glob("journal-*"))
-        found += list((state / "tmp").glob("*")) if (state / "tmp").is_dir() else []
     return sorted(p.relative_to(root).as_posix() for p in found)
 
 
@@ -213,33 +213,37 @@ def run_with_fault(root: Path, scenario: Scenario, env: dict[str, str], spec: st
     return passed
 
 
-def kill_at(root: Path, scenario: Scenario, env: dict[str, str], step: int) -> None:
+def kill_at(root: Path, scenario: Scenario, env: dict[str, str], step: int) -> int:
+    """Run in a subprocess that SIGKILLs itself at write step ``step``; its pid."""
     code = "import sys; from msgen.cli import main; sys.argv[0] = 'msgen'; sys.exit(main())"
-    completed = subprocess.run(
+    with subprocess.Popen(
         [sys.executable, "-c", code, *scenario.argv],
         cwd=root,
-        env={
-            **os.environ,
-            **env,
-            "PYTHONPATH": SRC,
-            "MSGEN_FAULT": f"{step}:kill",
-        },
-        capture_output=True,
+        env={**os.environ, **env, "PYTHONPATH": SRC, "MSGEN_FAULT": f"{step}:kill"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
-        check=False,
+    ) as process:
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGKILL, (
+        f"step {step} did not kill msgen: {process.returncode} {stderr}"
     )
-    assert completed.returncode == -signal.SIGKILL, (
-        f"step {step} did not kill msgen: {completed.returncode} {completed.stderr}"
-    )
+    return process.pid
 
 
 def check_after_crash(
-    root: Path, scenario: Scenario, lab: Lab, reference: dict[str, bytes], where: str
+    root: Path,
+    scenario: Scenario,
+    lab: Lab,
+    reference: dict[str, bytes],
+    where: str,
+    pid: int | None = None,
 ) -> None:
     load_workspace(root / WORKSPACE_FILE)  # parses
     recover(root)
     assert leftovers(root) == [], where
+    if pid is not None:  # the update sandbox of the killed run
+        assert list(Path(tempfile.gettempdir()).glob(f"msgen-update-{pid}-*")) == [], where
     assert_agrees(root)
     unrecorded = unrecorded_services(root)
     assert not unrecorded or scenario.may_adopt, f"{where}: unrecorded {unrecorded}"
@@ -274,7 +278,7 @@ def test_every_write_step_interrupted_recovers_and_reruns_to_the_clean_state(
         assert len(passed) == step
         check_after_crash(root, scenario, lab, reference, f"raise at step {step} ({name})")
         root = lab.fresh()
-        kill_at(root, scenario, lab.env, step)
-        check_after_crash(root, scenario, lab, reference, f"kill at step {step} ({name})")
+        pid = kill_at(root, scenario, lab.env, step)
+        check_after_crash(root, scenario, lab, reference, f"kill at step {step} ({name})", pid)
     COUNTS[scenario.name] = len(steps)
     print(f"\n{scenario.name}: {len(steps)} write steps x (exception, SIGKILL)")

@@ -21,6 +21,7 @@ Journals are only recovered once the process that wrote them is gone (its pid is
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -31,17 +32,14 @@ from typing import Any
 from msgen.faults import checkpoint
 
 __all__ = [
-    "SCRATCH_DIR",
     "STATE_DIR",
     "Transaction",
     "pid_alive",
     "recover_journals",
-    "scratch_dir",
     "state_dir",
 ]
 
 STATE_DIR = ".msgen"
-SCRATCH_DIR = "tmp"
 _JOURNAL_PREFIX = "journal-"
 
 
@@ -51,13 +49,6 @@ def state_dir(root: Path) -> Path:
     if not path.is_dir():
         path.mkdir(parents=True, exist_ok=True)
         (path / ".gitignore").write_text("# msgen's journals and scratch space\n*\n")
-    return path
-
-
-def scratch_dir(root: Path) -> Path:
-    """``<workspace>/.msgen/tmp``: sandboxes named ``<what>-<pid>-XXXX``."""
-    path = state_dir(root) / SCRATCH_DIR
-    path.mkdir(exist_ok=True)
     return path
 
 
@@ -181,6 +172,8 @@ class Transaction:
     def _stage(self, op: _Op) -> None:
         assert op.staged is not None
         checkpoint("journal.stage")
+        if op.destination.is_dir():  # found before the commit point, not while applying
+            raise IsADirectoryError(errno.EISDIR, "a directory is in the way", str(op.destination))
         op.destination.parent.mkdir(parents=True, exist_ok=True)
         if op.source is not None:
             shutil.copy2(op.source, op.staged)
@@ -238,7 +231,14 @@ def recover_journals(root: Path) -> list[str]:
         if not isinstance(ops, list) or pid_alive(pid):
             continue
         if state == "committed":
-            _roll_forward(data)
+            try:
+                _roll_forward(data)
+            except OSError as exc:
+                messages.append(
+                    f"cannot finish the interrupted {label} ({exc.filename}: {exc.strerror}); "
+                    f"fix that and run msgen again ({journal} holds the rest)"
+                )
+                continue
             messages.append(f"finished the interrupted {label} (its changes were committed)")
         else:
             _roll_back(data)

@@ -3,7 +3,7 @@
 Every scratch file msgen writes names the process that wrote it (``msgen-<pid>``): render
 staging directories ``.NAME.msgen-<pid>-XXXX``, atomic-write temporaries
 ``.NAME.msgen-<pid>-XXXX.tmp``, journal staging ``.NAME.msgen-<pid>.stage``, template store
-partials ``.NAME.zip.msgen-<pid>.partial``, update sandboxes ``.msgen/tmp/update-<pid>-XXXX``.
+partials ``.NAME.zip.msgen-<pid>.partial``, update sandboxes ``$TMPDIR/msgen-update-<pid>-XXXX``.
 :func:`recover` runs before a command that changes the workspace reads it: it rolls each
 dead run's journal forward or back (:mod:`msgen.journal`), then removes that run's scratch
 files. Only what a dead process left is touched; names from msgen versions before the pid
@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from msgen.errors import MsgenError
-from msgen.journal import SCRATCH_DIR, STATE_DIR, pid_alive, recover_journals
+from msgen.journal import STATE_DIR, pid_alive, recover_journals
 from msgen.template_versions import STORE_DIR
 from msgen.workspace import find_workspace, load_workspace
 
@@ -28,14 +29,14 @@ __all__ = ["leftovers", "recover"]
 _PID_MARKED = re.compile(r"^\..+\.msgen-(\d+)(?:-[A-Za-z0-9_]+(?:\.tmp)?|\.stage|\.partial)$")
 _LEGACY_STAGING = re.compile(r"^\..+\.msgen-[a-z0-9_]{8}$")
 _LEGACY_PARTIAL = re.compile(r"^\..+\.zip\.partial$")
-_SCRATCH = re.compile(r"^[a-z]+-(\d+)-[A-Za-z0-9_]+$")
+_SANDBOX = re.compile(r"^msgen-update-(\d+)-[A-Za-z0-9_]+$")
 _JOURNAL_TMP = re.compile(r"^\.journal-(\d+)\.json\.tmp$")
 
 
 def _stale(path: Path, *, own_dir: bool = False) -> bool:
-    """True for a scratch file of a dead msgen run (``own_dir``: inside ``.msgen/``)."""
+    """True for a scratch file of a dead msgen run (``own_dir``: ``.msgen/`` or the temp dir)."""
     name = path.name
-    for pattern in (_PID_MARKED, *((_SCRATCH, _JOURNAL_TMP) if own_dir else ())):
+    for pattern in (_PID_MARKED, *((_SANDBOX, _JOURNAL_TMP) if own_dir else ())):
         match = pattern.match(name)
         if match:
             return not pid_alive(int(match.group(1)))
@@ -53,7 +54,7 @@ def _children(directory: Path) -> Iterator[Path]:
 
 def _places(root: Path) -> Iterable[Path]:
     """Where msgen writes: the root, the generated trees, its own dirs, the service parents."""
-    places = {root, root / STORE_DIR, root / STATE_DIR, root / STATE_DIR / SCRATCH_DIR}
+    places = {root, root / STORE_DIR, root / STATE_DIR, Path(tempfile.gettempdir())}
     deploy = root / "deploy"
     if deploy.is_dir():
         places.update(p for p in deploy.rglob("*") if p.is_dir() and not _stale(p))
@@ -71,7 +72,7 @@ def _places(root: Path) -> Iterable[Path]:
 
 def leftovers(root: Path) -> list[Path]:
     """Scratch files and directories of dead msgen runs under ``root``."""
-    own = {root / STATE_DIR, root / STATE_DIR / SCRATCH_DIR}
+    own = {root / STATE_DIR, Path(tempfile.gettempdir())}
     found = [
         path
         for place in _places(root)

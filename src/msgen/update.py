@@ -17,8 +17,8 @@ msgen ships its templates as plain files, so each update runs copier in a sandbo
    this is a dry run, writes the changed files back together with the workspace entry, as
    one journaled change (:mod:`msgen.journal`).
 
-The sandbox lives in the workspace's ``.msgen/tmp/`` and is named with msgen's pid, so one a
-killed run left is found and removed by the next run (:mod:`msgen.recovery`).
+The sandbox (in the system's temporary directory) is named with msgen's pid, so one a killed
+run left is found and removed by the next run (:mod:`msgen.recovery`).
 
 So a failed merge leaves the service untouched, ``--dry-run`` is the same update with the writing
 left out, and services that are not under git can be updated too.
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from msgen.errors import TemplateBaseMissingError, UpdateError
-from msgen.journal import Transaction, scratch_dir
+from msgen.journal import Transaction
 from msgen.template_versions import (
     STORE_DIR,
     extract_template,
@@ -60,6 +60,7 @@ __all__ = [
 ]
 
 ANSWERS_FILE = ".copier-answers.yml"
+SANDBOX_PREFIX = "msgen-update-"
 Conflict = Literal["inline", "rej"]
 Status = Literal["added", "modified", "deleted", "conflict"]
 Reporter = Callable[[str], None]
@@ -244,13 +245,9 @@ def _write_back(
         raise
 
 
-def _sandbox(root: Path) -> tempfile.TemporaryDirectory[str]:
-    """Scratch space for the update, in the workspace's ``.msgen/tmp`` (found if left)."""
-    try:
-        base: Path | None = scratch_dir(root)
-    except OSError:
-        base = None
-    return tempfile.TemporaryDirectory(prefix=f"update-{os.getpid()}-", dir=base)
+def _sandbox() -> tempfile.TemporaryDirectory[str]:
+    """Scratch space for the update, named with the pid so a killed run's is found."""
+    return tempfile.TemporaryDirectory(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-")
 
 
 def _base_template(
@@ -367,7 +364,7 @@ def update_service(
             dry_run=dry_run,
             answers=recorded,
         )
-    with _sandbox(workspace.root) as tmp:
+    with _sandbox() as tmp:
         scratch = Path(tmp)
         say(f"{name}: preparing the template versions")
         base = _base_template(workspace, template, old, new, scratch)
