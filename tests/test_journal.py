@@ -152,3 +152,24 @@ def test_leftovers_of_dead_runs_are_removed_with_one_line(
     assert [p for p in stale if p.exists()] == []
     assert all(p.exists() for p in alive)
     assert recover(tmp_path) == []
+
+
+@pytest.mark.parametrize("step", [5, 6, 7, 8])
+def test_a_failure_after_the_commit_point_is_finished_by_the_next_run(
+    tmp_path: Path, step: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Steps 5-7 apply a.txt, b.txt and the deletion; 8 removes the journal."""
+    transaction = three_files(tmp_path)
+    monkeypatch.setenv(faults.FAULT_ENV, f"{step}:raise")
+    faults.reset()
+    try:
+        with pytest.raises(faults.InjectedFault):
+            transaction.apply()
+    finally:
+        faults.reset()
+    assert transaction.committed
+    assert recover_journals(tmp_path) == [
+        "finished the interrupted update of svc (its changes were committed)"
+    ]
+    assert tree(tmp_path) == {"svc/a.txt": "new a\n", "svc/sub/b.txt": "new b\n"}
+    assert [p.name for p in tmp_path.rglob("*") if ".msgen-" in p.name] == []

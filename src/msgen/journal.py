@@ -21,6 +21,7 @@ Journals are only recovered once the process that wrote them is gone (its pid is
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -118,6 +119,8 @@ class Transaction:
     """The workspace root; the journal goes in its ``.msgen/``."""
     label: str
     """What the change is, for the recovery message (``update of orders``)."""
+    committed: bool = False
+    """Set once the commit point is passed: a later failure is finished by the next run."""
     _ops: list[_Op] = field(default_factory=list)
 
     def _staged_name(self, destination: Path) -> Path:
@@ -165,8 +168,14 @@ class Transaction:
             _roll_back(data)
             journal.unlink(missing_ok=True)
             raise
-        _roll_forward(data)
-        checkpoint("journal.done")
+        self.committed = True
+        try:
+            _roll_forward(data)
+            checkpoint("journal.done")
+        except BaseException:
+            with contextlib.suppress(OSError):  # no live owner now: the next run finishes it
+                _write_json(journal, {**data, "state": "committed", "pid": 0})
+            raise
         journal.unlink()
 
     def _stage(self, op: _Op) -> None:

@@ -239,15 +239,13 @@ def _write_back(
         transaction.apply()
     except OSError as exc:
         workspace.model.services[name] = old_entry
-        raise UpdateError(f"cannot write {exc.filename or target}: {exc.strerror}") from exc
+        done = "the next msgen command finishes it" if transaction.committed else "nothing changed"
+        raise UpdateError(
+            f"cannot write {exc.filename or target}: {exc.strerror}", hint=done
+        ) from exc
     except BaseException:
         workspace.model.services[name] = old_entry
         raise
-
-
-def _sandbox() -> tempfile.TemporaryDirectory[str]:
-    """Scratch space for the update, named with the pid so a killed run's is found."""
-    return tempfile.TemporaryDirectory(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-")
 
 
 def _base_template(
@@ -364,7 +362,8 @@ def update_service(
             dry_run=dry_run,
             answers=recorded,
         )
-    with _sandbox() as tmp:
+    # named with the pid, so recovery can tell a killed run's sandbox (msgen.recovery)
+    with tempfile.TemporaryDirectory(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-") as tmp:
         scratch = Path(tmp)
         say(f"{name}: preparing the template versions")
         base = _base_template(workspace, template, old, new, scratch)
