@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import stat
 from pathlib import Path
 
@@ -9,7 +11,14 @@ import pytest
 
 from msgen.errors import OutputError
 from msgen.manifests.common import GeneratedFile, text_file
-from msgen.outputs import ensure_env, ensure_gitignored, prune_stale, write_generated
+from msgen.outputs import (
+    RECORD_FILE,
+    ensure_env,
+    ensure_gitignored,
+    prune_stale,
+    write_generated,
+    write_tree,
+)
 
 
 def generated(body: str) -> GeneratedFile:
@@ -86,16 +95,19 @@ def test_stale_generated_files_are_removed_but_edited_ones_stay(tmp_path: Path) 
         text_file("deploy/b/y.yml", "y: 1\n", regenerate="r"),
         text_file("deploy/b/z.yml", "z: 1\n", regenerate="r"),
     ]
-    write_generated(tmp_path, old, force=False)
+    write_tree(tmp_path, "deploy", old, force=False)
     edited = tmp_path / "deploy/b/z.yml"
     edited.write_text(edited.read_text() + "mine: 1\n")
     (tmp_path / "deploy/own.yml").write_text("own: 1\n")
-    outcomes = prune_stale(tmp_path, "deploy", {"deploy/a/x.yml"})
-    assert [(o.path, o.action) for o in outcomes] == [("deploy/b/y.yml", "removed")]
+    outcomes = write_tree(tmp_path, "deploy", old[:1], force=False)
+    assert [(o.path, o.action) for o in outcomes if o.action != "unchanged"] == [
+        ("deploy/b/y.yml", "removed"),
+        ("deploy/b/z.yml", "left"),
+    ]
     assert (tmp_path / "deploy/a/x.yml").exists() and edited.exists()
     assert (tmp_path / "deploy/own.yml").exists()
-    edited.unlink()
-    prune_stale(tmp_path, "deploy", {"deploy/a/x.yml"})
+    edited.write_text(old[2].text)  # back as msgen wrote it: now provably msgen's
+    write_tree(tmp_path, "deploy", old[:1], force=False)
     assert not (tmp_path / "deploy/b").exists()
 
 
@@ -124,3 +136,40 @@ def test_a_generated_file_behind_a_symlink_is_updated_through_it(tmp_path: Path)
     assert outcome.action == "updated"
     assert (tmp_path / "link.yml").is_symlink()
     assert "new" in (tmp_path / "real.yml").read_text()
+
+
+def test_a_copy_of_a_generated_file_is_never_removed(tmp_path: Path) -> None:
+    """A backup copy and a file in the user's own folder carry msgen's header, not its record."""
+    files = [text_file("deploy/a/x.yml", "x: 1\n", regenerate="r")]
+    write_tree(tmp_path, "deploy", files, force=False)
+    backup = tmp_path / "deploy/a/x.yml.bak"
+    own = tmp_path / "deploy/mine/x.yml"
+    own.parent.mkdir()
+    for copy in (backup, own):
+        copy.write_text(files[0].text)
+    outcomes = write_tree(tmp_path, "deploy", files, force=False)
+    assert sorted((o.path, o.action) for o in outcomes if o.action == "left") == [
+        ("deploy/a/x.yml.bak", "left"),
+        ("deploy/mine/x.yml", "left"),
+    ]
+    assert backup.exists() and own.exists()
+
+
+def test_prune_removes_only_recorded_unchanged_files(tmp_path: Path) -> None:
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy/x.yml").write_text("x: 1\n")
+    (tmp_path / "deploy/y.yml").write_text("y: 1\n")
+    digest = hashlib.sha256(b"x: 1\n").hexdigest()
+    outcomes = prune_stale(tmp_path, "deploy", set(), recorded={"deploy/x.yml": [digest]})
+    assert [(o.path, o.action) for o in outcomes] == [("deploy/x.yml", "removed")]
+    assert (tmp_path / "deploy/y.yml").exists()
+
+
+def test_a_file_no_longer_generated_is_removed_and_unrecorded(tmp_path: Path) -> None:
+    files = [text_file("deploy/x.yml", "x: 1\n", regenerate="r")]
+    write_tree(tmp_path, "deploy", files, force=False)
+    record = json.loads((tmp_path / "deploy" / RECORD_FILE).read_text())
+    assert list(record["files"]) == ["deploy/x.yml"]
+    write_tree(tmp_path, "deploy", [], force=False)
+    assert not (tmp_path / "deploy/x.yml").exists()
+    assert json.loads((tmp_path / "deploy" / RECORD_FILE).read_text())["files"] == {}

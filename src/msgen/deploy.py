@@ -19,8 +19,7 @@ from msgen.outputs import (
     check_inputs,
     ensure_env,
     ensure_gitignored,
-    prune_stale,
-    write_generated,
+    write_tree,
 )
 from msgen.workspace import WORKSPACE_FILE, WorkspaceFile, changes_workspace
 
@@ -77,9 +76,7 @@ def _write(
     workspace: WorkspaceFile, files: list[GeneratedFile], directory: str, *, force: bool
 ) -> list[Outcome]:
     """Write ``files``, then remove msgen's earlier files under ``directory`` not among them."""
-    outcomes = write_generated(workspace.root, files, force=force)
-    keep = {generated.path for generated in files}
-    return outcomes + prune_stale(workspace.root, directory, keep)
+    return write_tree(workspace.root, directory, files, force=force)
 
 
 def recorded_selection(root: Path) -> tuple[list[str], list[str]]:
@@ -201,12 +198,27 @@ def set_canary(
     version: str,
     weight: int | None,
     promote: bool,
-) -> CanaryResult:
-    """Record new weights for ``service`` in ``msgen.yaml`` (saved only if all is valid)."""
+    force: bool = False,
+) -> tuple[CanaryResult, list[Outcome]]:
+    """Set new weights for ``service``: write the manifests first, then save ``msgen.yaml``.
+
+    The mesh manifests (and the k8s ones, when ``deploy/k8s`` has been generated) are written
+    from the changed model before it is saved, so a failed write leaves ``msgen.yaml`` with
+    the old weights and the rerun of the same command completes the change.
+    """
+    from msgen.manifests.k8s import K8S_DIR
+
     workspace.model.require([service])
     entry = workspace.model.services[service]
     before = dict(entry.versions)
     after = plan_canary(before, version=version, weight=weight, promote=promote)
     workspace.model.services[service] = entry.model_copy(update={"versions": after})
+    try:
+        outcomes = generate_mesh(workspace, force=force)
+        if (workspace.root / K8S_DIR / "kustomization.yaml").exists():
+            outcomes += generate_k8s(workspace, force=force)
+    except BaseException:
+        workspace.model.services[service] = entry
+        raise
     workspace.save()
-    return CanaryResult(service=service, before=before, after=after)
+    return CanaryResult(service=service, before=before, after=after), outcomes

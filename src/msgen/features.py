@@ -155,11 +155,10 @@ def add_feature(
         dry_run=dry_run,
         force=force,
         report=report,
+        record=entry_from_answers,
     )
     if not dry_run:
-        entry = entry_from_answers(entry, result.answers)
-        workspace.model.services[service] = entry
-        workspace.save()
+        entry = workspace.model.services[service]
     return AddResult(
         feature=feature, service=service, update=result, entry=entry, changed_answers=changed
     )

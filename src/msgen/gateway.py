@@ -12,7 +12,7 @@ from pathlib import Path
 
 from msgen.naming import validate_service_name
 from msgen.render import render_template
-from msgen.scaffold import ci_features, place, record, upstream_urls, workspace_for
+from msgen.scaffold import adopt_render, ci_features, place, record, upstream_urls, workspace_for
 from msgen.template_versions import template_version
 from msgen.workspace import Ci, Discovery, ServiceEntry, lock_workspace
 
@@ -46,6 +46,7 @@ class NewGatewayResult:
     workspace: Path
     workspace_created: bool
     dry_run: bool
+    adopted: bool = False
 
 
 def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
@@ -83,7 +84,10 @@ def _new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
         "msgen_version": template_version("gateway"),
         "ci": options.ci,
     }
-    result = render_template(
+    adopted = None
+    if not (options.force or options.dry_run):
+        adopted = adopt_render(workspace, name, target=placement.target, data=data)
+    result = adopted or render_template(
         "gateway",
         data=data,
         target=placement.target,
@@ -110,4 +114,5 @@ def _new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
         workspace=workspace.path,
         workspace_created=created,
         dry_run=options.dry_run,
+        adopted=result.adopted,
     )

@@ -8,6 +8,8 @@ created with random passwords, later only gains missing variables, and is git-ig
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import secrets
 import tempfile
@@ -16,9 +18,11 @@ from pathlib import Path
 from typing import Literal
 
 from msgen.errors import OutputError
+from msgen.faults import checkpoint
 from msgen.manifests.common import GeneratedFile, is_pristine
 
 __all__ = [
+    "RECORD_FILE",
     "EnvResult",
     "Outcome",
     "check_inputs",
@@ -26,9 +30,10 @@ __all__ = [
     "ensure_gitignored",
     "prune_stale",
     "write_generated",
+    "write_tree",
 ]
 
-Action = Literal["created", "updated", "unchanged", "kept", "replaced", "removed"]
+Action = Literal["created", "updated", "unchanged", "kept", "replaced", "removed", "left"]
 NEVER_WRITTEN = frozenset({"docker-compose.override.yml", "docker-compose.override.yaml"})
 
 
@@ -59,7 +64,10 @@ def atomic_write(path: Path, text: str, *, mode: int = 0o644) -> None:
         path = Path(os.path.realpath(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        checkpoint("output.write")
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.msgen-{os.getpid()}-", suffix=".tmp", dir=path.parent
+        )
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
     try:
@@ -68,6 +76,7 @@ def atomic_write(path: Path, text: str, *, mode: int = 0o644) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         Path(tmp).chmod(mode)
+        checkpoint("output.rename")
         Path(tmp).replace(path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -105,32 +114,105 @@ def write_generated(root: Path, files: list[GeneratedFile], *, force: bool) -> l
     return outcomes
 
 
-def prune_stale(root: Path, directory: str, keep: set[str]) -> list[Outcome]:
-    """Remove files msgen generated under ``directory`` earlier that are no longer generated.
+RECORD_FILE = ".msgen-outputs.json"
+Record = dict[str, list[str]]
 
-    Only unedited msgen files go (a retired canary's Deployment, a removed service's
-    dashboard); anything edited or not written by msgen stays. Emptied directories go too.
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_record(path: Path) -> Record:
+    """What msgen wrote under a directory: path -> sha256 of each text it wrote there."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict):
+        return {}
+    return {
+        str(name): [str(h) for h in hashes]
+        for name, hashes in files.items()
+        if isinstance(hashes, list)
+    }
+
+
+def _write_record(path: Path, record: Record) -> None:
+    data = {
+        "comment": "files msgen generated here, with the sha256 of what it wrote; msgen "
+        "removes one it no longer generates only if it is listed and unchanged",
+        "files": {name: sorted(set(hashes)) for name, hashes in sorted(record.items())},
+    }
+    atomic_write(path, json.dumps(data, indent=1) + "\n")
+
+
+def write_tree(
+    root: Path, directory: str, files: list[GeneratedFile], *, force: bool
+) -> list[Outcome]:
+    """Write ``files``, then remove msgen's earlier files under ``directory`` no longer made.
+
+    ``<directory>/.msgen-outputs.json`` records what msgen wrote there. It gains the new
+    texts before any file is written (so a killed run cannot leave an unrecorded file
+    behind) and is trimmed to what is on disk at the end.
+    """
+    record_path = root / directory / RECORD_FILE
+    old = _read_record(record_path)
+    prefix = f"{directory}/"
+    planned = {f.path: _digest(f.text.encode()) for f in files if f.path.startswith(prefix)}
+    intent = {name: list(hashes) for name, hashes in old.items()}
+    for name, digest in planned.items():
+        if digest not in intent.setdefault(name, []):
+            intent[name].append(digest)
+    if intent != old:
+        _write_record(record_path, intent)
+    outcomes = write_generated(root, files, force=force)
+    outcomes += prune_stale(root, directory, {f.path for f in files}, recorded=intent)
+    final: Record = {}
+    for name, hashes in intent.items():
+        try:
+            current = _digest((root / name).read_bytes())
+        except OSError:
+            continue  # removed, or never written
+        final[name] = [current] if name in planned and current in hashes else hashes
+    if final != intent:
+        _write_record(record_path, final)
+    return outcomes
+
+
+def prune_stale(root: Path, directory: str, keep: set[str], *, recorded: Record) -> list[Outcome]:
+    """Remove files msgen wrote under ``directory`` earlier and no longer generates.
+
+    Only files ``recorded`` as written by msgen and unchanged since go (a retired canary's
+    Deployment, a removed service's dashboard). A recorded file edited since, and a file
+    carrying msgen's header that msgen did not record (a backup copy, a file in a folder of
+    the user's), stay and are reported as ``left``. Directories emptied here go too.
     """
     base = root / directory
     if not base.is_dir():
         return []
     outcomes = []
-    for path in sorted(p for p in base.rglob("*") if p.is_file()):
+    for path in sorted(p for p in base.rglob("*") if p.is_file() and p.name != RECORD_FILE):
         relative = path.relative_to(root).as_posix()
         if relative in keep:
             continue
         try:
-            pristine = is_pristine(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError):
+            data = path.read_bytes()
+        except OSError:
             continue
-        if pristine:
-            try:
-                path.unlink()
-            except OSError as exc:
-                raise OutputError(f"cannot remove {path}: {exc.strerror}") from exc
-            outcomes.append(Outcome(path=relative, action="removed"))
-    for folder in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):
-        if not any(folder.iterdir()):
+        if _digest(data) not in recorded.get(relative, []):
+            if relative in recorded or is_pristine(data.decode("utf-8", "replace")):
+                outcomes.append(Outcome(path=relative, action="left"))
+            continue
+        try:
+            checkpoint("output.remove")
+            path.unlink()
+        except OSError as exc:
+            raise OutputError(f"cannot remove {path}: {exc.strerror}") from exc
+        outcomes.append(Outcome(path=relative, action="removed"))
+        for folder in path.parents:
+            if folder == base or not folder.is_dir() or any(folder.iterdir()):
+                break
             folder.rmdir()
     return outcomes
 

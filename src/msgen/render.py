@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from msgen.errors import RenderError, TargetExistsError
+from msgen.faults import checkpoint
 
 __all__ = [
     "TEMPLATES_ENV",
@@ -37,6 +38,8 @@ class RenderResult:
     files: tuple[str, ...]
     created: bool
     """True when the target directory did not exist before."""
+    adopted: bool = False
+    """True when nothing was rendered: an earlier run's complete render was taken as is."""
 
 
 TEMPLATES_ENV = "MSGEN_TEMPLATES_DIR"
@@ -158,7 +161,10 @@ def _staging(target: Path) -> Iterator[Path]:
     """
     created_parents = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.msgen-", dir=target.parent))
+    checkpoint("render.stage")
+    scratch = Path(
+        tempfile.mkdtemp(prefix=f".{target.name}.msgen-{os.getpid()}-", dir=target.parent)
+    )
     try:
         yield scratch / target.name
     except BaseException:
@@ -175,6 +181,7 @@ def _install(out: Path, target: Path, files: tuple[str, ...]) -> None:
     if is_empty_dir(target):
         target.rmdir()
     if not target.exists():
+        checkpoint("render.rename")
         out.rename(target)
         return
     for name in files:
@@ -182,6 +189,7 @@ def _install(out: Path, target: Path, files: tuple[str, ...]) -> None:
         if destination.is_dir() and not destination.is_symlink():
             raise TargetExistsError(f"{destination} is a directory; cannot write a file there")
         destination.parent.mkdir(parents=True, exist_ok=True)
+        checkpoint("render.install")
         (out / name).replace(destination)
 
 

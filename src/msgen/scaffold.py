@@ -44,6 +44,7 @@ __all__ = [
     "NewServiceOptions",
     "NewServiceResult",
     "Placement",
+    "adopt_render",
     "ci_features",
     "new_service",
     "place",
@@ -91,6 +92,8 @@ class NewServiceResult:
     workspace: Path
     workspace_created: bool
     dry_run: bool
+    adopted: bool = False
+    """True when an interrupted run's complete render was recorded instead of rendering."""
 
 
 def workspace_for(cwd: Path) -> tuple[WorkspaceFile, bool]:
@@ -247,6 +250,42 @@ def refuse_busy_port(port: int) -> None:
     )
 
 
+def adopt_render(
+    workspace: WorkspaceFile, name: str, *, target: Path, data: dict[str, object]
+) -> RenderResult | None:
+    """A complete render of ``name`` the workspace does not record, when ``data`` made it.
+
+    A run killed between moving its render into place and saving ``msgen.yaml`` leaves such
+    a directory; rerunning the same command adopts it (the caller records it) instead of
+    refusing the directory. A render with other answers is refused with what to do.
+    """
+    if name in workspace.model.services or not target.is_dir():
+        return None
+    from msgen.errors import UpdateError
+    from msgen.update import ANSWERS_FILE, read_answers
+
+    if not (target / ANSWERS_FILE).is_file():
+        return None
+    try:
+        answers = read_answers(target)
+    except UpdateError:
+        return None
+    if answers.get("service_name") != name:
+        return None
+    different = sorted(key for key, value in data.items() if answers.get(key) != value)
+    if different:
+        raise TargetExistsError(
+            f"{target} holds a render of {name!r} that msgen.yaml does not record (an "
+            f"interrupted run?), made with other options ({', '.join(different)})",
+            hint="rerun with the options it was made with to adopt it, or pass --force to "
+            "render over it, or remove the directory",
+        )
+    files = tuple(
+        sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if not p.is_dir())
+    )
+    return RenderResult(target=target, files=files, created=False, adopted=True)
+
+
 def record(
     workspace: WorkspaceFile,
     name: str,
@@ -299,22 +338,26 @@ def _new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
         force=options.force,
     )
     upstreams = upstream_urls(workspace, options.upstreams, discovery=options.discovery)
-    result = render_template(
+    data = template_data(
+        names,
+        port=placement.port,
+        db=options.db,
+        discovery=options.discovery,
+        upstreams=upstreams,
+        broker=broker,
+        consumes=list(consumes),
+        event_sourcing=options.event_sourcing,
+        tracing=options.tracing,
+        metrics=options.metrics,
+        system_name=workspace.model.name,
+        ci=options.ci,
+    )
+    adopted = None
+    if not (options.force or options.dry_run):
+        adopted = adopt_render(workspace, names.service, target=placement.target, data=data)
+    result = adopted or render_template(
         "service",
-        data=template_data(
-            names,
-            port=placement.port,
-            db=options.db,
-            discovery=options.discovery,
-            upstreams=upstreams,
-            broker=broker,
-            consumes=list(consumes),
-            event_sourcing=options.event_sourcing,
-            tracing=options.tracing,
-            metrics=options.metrics,
-            system_name=workspace.model.name,
-            ci=options.ci,
-        ),
+        data=data,
         target=placement.target,
         force=options.force,
         dry_run=options.dry_run,
@@ -344,4 +387,5 @@ def _new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
         workspace=workspace.path,
         workspace_created=created,
         dry_run=options.dry_run,
+        adopted=result.adopted,
     )

@@ -15,11 +15,13 @@ workspace to update services from another clone.
 from __future__ import annotations
 
 import hashlib
+import os
 import zipfile
 from pathlib import Path
 
 from msgen.__about__ import __version__
 from msgen.errors import UpdateError
+from msgen.faults import checkpoint
 
 __all__ = [
     "STORE_DIR",
@@ -84,17 +86,20 @@ def store_template(root: Path, template: str) -> str:
     path = _archive(root, template, version)
     if path.is_file():
         return version
+    partial = path.with_name(f".{path.name}.msgen-{os.getpid()}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
+        checkpoint("store.write")
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for file in _files(source):
                 info = zipfile.ZipInfo(file.relative_to(source).as_posix(), _FIXED_TIME)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = (file.stat().st_mode & 0o777) << 16
                 archive.writestr(info, file.read_bytes())
+        checkpoint("store.rename")
         partial.replace(path)
     except OSError as exc:
+        partial.unlink(missing_ok=True)
         raise UpdateError(f"cannot store the template in {path}: {exc.strerror}") from exc
     return version
 

@@ -14,7 +14,11 @@ msgen ships its templates as plain files, so each update runs copier in a sandbo
 2. a throwaway git copy of the service's files (the ones git does not ignore) whose answers
    point at that repository;
 3. copier's ``run_update`` there; msgen then compares the sandbox with the service and, unless
-   this is a dry run, writes the changed files back (each with an atomic rename).
+   this is a dry run, writes the changed files back together with the workspace entry, as
+   one journaled change (:mod:`msgen.journal`).
+
+The sandbox (in the system's temporary directory) is named with msgen's pid, so one a killed
+run left is found and removed by the next run (:mod:`msgen.recovery`).
 
 So a failed merge leaves the service untouched, ``--dry-run`` is the same update with the writing
 left out, and services that are not under git can be updated too.
@@ -23,6 +27,7 @@ left out, and services that are not under git can be updated too.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -31,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from msgen.errors import TemplateBaseMissingError, UpdateError
-from msgen.render import is_empty_dir
+from msgen.journal import Transaction
 from msgen.template_versions import (
     STORE_DIR,
     extract_template,
@@ -41,7 +46,7 @@ from msgen.template_versions import (
     template_version,
 )
 from msgen.vcs import check_clean, git, service_files, template_repo
-from msgen.workspace import WorkspaceFile, changes_workspace
+from msgen.workspace import ServiceEntry, WorkspaceFile, changes_workspace
 
 __all__ = [
     "ANSWERS_FILE",
@@ -55,9 +60,11 @@ __all__ = [
 ]
 
 ANSWERS_FILE = ".copier-answers.yml"
+SANDBOX_PREFIX = "msgen-update-"
 Conflict = Literal["inline", "rej"]
 Status = Literal["added", "modified", "deleted", "conflict"]
 Reporter = Callable[[str], None]
+EntryUpdate = Callable[["ServiceEntry", Mapping[str, Any]], "ServiceEntry"]
 _MARKERS = (b"<<<<<<< before updating", b">>>>>>> after updating")
 
 
@@ -200,25 +207,44 @@ def _diff(original: Path, updated: Path, changes: list[FileChange]) -> str:
     return "".join(line if line.endswith("\n") else f"{line}\n" for line in chunks)
 
 
-def _write_back(target: Path, updated: Path, changes: list[FileChange]) -> None:
-    """Copy changed files into the service, each with an atomic rename."""
+def _write_back(
+    workspace: WorkspaceFile,
+    name: str,
+    *,
+    updated: Path,
+    changes: list[FileChange],
+    entry: ServiceEntry,
+) -> None:
+    """Write the changed files and the new workspace entry together, journaled.
+
+    ``.copier-answers.yml`` goes last among the service's files and ``msgen.yaml`` after it,
+    so a run killed while applying is finished by the next msgen command (see
+    :mod:`msgen.journal`), and one that fails before its commit point changed nothing.
+    """
+    target = workspace.service_dir(name)
+    transaction = Transaction(root=workspace.root, label=f"update of {name}")
+    for change in sorted(changes, key=lambda c: (c.path == ANSWERS_FILE, c.path)):
+        destination = target / change.path
+        if change.status == "deleted":
+            transaction.delete(destination, prune_to=target)
+        else:
+            transaction.copy(destination, updated / change.path)
+    old_entry = workspace.model.services[name]
+    workspace.model.services[name] = entry
     try:
-        for change in changes:
-            destination = target / change.path
-            if change.status == "deleted":
-                destination.unlink(missing_ok=True)
-                for parent in destination.parents:  # directories the template no longer has
-                    if parent == target or not is_empty_dir(parent):
-                        break
-                    parent.rmdir()
-                continue
-            source = updated / change.path
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            partial = destination.with_name(f".{destination.name}.msgen-update")
-            shutil.copy2(source, partial)
-            partial.replace(destination)
+        text = workspace.text()
+        if not workspace.path.is_file() or workspace.path.read_text(encoding="utf-8") != text:
+            transaction.write_text(workspace.path, text)
+        transaction.apply()
     except OSError as exc:
-        raise UpdateError(f"cannot write {exc.filename or target}: {exc.strerror}") from exc
+        workspace.model.services[name] = old_entry
+        done = "the next msgen command finishes it" if transaction.committed else "nothing changed"
+        raise UpdateError(
+            f"cannot write {exc.filename or target}: {exc.strerror}", hint=done
+        ) from exc
+    except BaseException:
+        workspace.model.services[name] = old_entry
+        raise
 
 
 def _base_template(
@@ -272,9 +298,13 @@ def update_services(
         results.append(result)
         entry = workspace.model.services[name]
         if not dry_run and entry.template_version != result.new_version:
-            entry.template_version = result.new_version
+            entry.template_version = result.new_version  # an update with nothing to write
             workspace.save()
     return results
+
+
+def _with_version(entry: ServiceEntry, answers: Mapping[str, Any]) -> ServiceEntry:
+    return entry.model_copy(update={"template_version": answers.get("msgen_version")})
 
 
 def _refresh_contracts(project: Path, answers: Mapping[str, Any]) -> None:
@@ -305,12 +335,13 @@ def update_service(
     dry_run: bool = False,
     force: bool = False,
     report: Reporter | None = None,
+    record: EntryUpdate = _with_version,
 ) -> ServiceUpdate:
     """Re-apply the current template (with ``answers`` changed) to one service.
 
     Refuses a service with uncommitted git changes unless ``force``. Writes nothing when
-    ``dry_run``; otherwise writes the changed files (conflicts included) but does not save
-    the workspace: the caller records the new version.
+    ``dry_run``; otherwise writes the changed files (conflicts included) and the workspace
+    entry ``record`` makes from the old one and the new answers, in one journaled change.
     """
     say = report or (lambda _message: None)
     template = template_of(workspace, name)
@@ -332,7 +363,8 @@ def update_service(
             dry_run=dry_run,
             answers=recorded,
         )
-    with tempfile.TemporaryDirectory(prefix="msgen-update-") as tmp:
+    # named with the pid, so recovery can tell a killed run's sandbox (msgen.recovery)
+    with tempfile.TemporaryDirectory(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-") as tmp:
         scratch = Path(tmp)
         say(f"{name}: preparing the template versions")
         base = _base_template(workspace, template, old, new, scratch)
@@ -363,7 +395,8 @@ def update_service(
         if not dry_run:
             store_template(workspace.root, template)  # the base of the next update
             say(f"{name}: writing {len(changes)} files")
-            _write_back(target, project, changes)
+            entry = record(workspace.model.services[name], final_answers)
+            _write_back(workspace, name, updated=project, changes=changes, entry=entry)
     return ServiceUpdate(
         name=name,
         target=target,

@@ -39,6 +39,7 @@ from msgen.errors import (
     WorkspaceInvalidError,
     WorkspaceNotFoundError,
 )
+from msgen.faults import checkpoint
 from msgen.inputs import shorten
 from msgen.locking import WaitReporter, workspace_lock
 from msgen.naming import validate_service_name, validate_system_name
@@ -244,6 +245,15 @@ class WorkspaceFile:
 
     def save(self) -> None:
         """Write the model back atomically, keeping comments and order of the old file."""
+        text = self.text()
+        try:
+            _atomic_write(self.path, text)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot write {self.path}: {exc.strerror}") from exc
+        self._text = text
+
+    def text(self) -> str:
+        """The file as :meth:`save` would write it now (for a journaled save)."""
         from ruamel.yaml.comments import CommentedMap
 
         data = self.model.model_dump(mode="json", by_alias=True, exclude={"services"})
@@ -255,12 +265,7 @@ class WorkspaceFile:
                 "and order are kept."
             )
         self._document = _merge(self._document, data)
-        text = _dump(self._document)
-        try:
-            _atomic_write(self.path, text)
-        except OSError as exc:
-            raise WorkspaceError(f"cannot write {self.path}: {exc.strerror}") from exc
-        self._text = text
+        return _dump(self._document)
 
 
 P = ParamSpec("P")
@@ -542,13 +547,17 @@ def _atomic_write(path: Path, text: str) -> None:
         path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    checkpoint("workspace.write")
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.msgen-{os.getpid()}-", suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         Path(tmp).chmod(mode)
+        checkpoint("workspace.rename")
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

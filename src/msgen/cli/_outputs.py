@@ -16,6 +16,7 @@ _STYLE = {
     "unchanged": "dim",
     "kept": "bold yellow",
     "removed": "red",
+    "left": "bold yellow",
 }
 
 
@@ -31,5 +32,12 @@ def report_outcomes(outcomes: list[Outcome], *, quiet_unchanged: bool = False) -
         err_console().print(
             f"[yellow]warning:[/] kept {len(kept)} file(s) edited by hand or not written by "
             "msgen; rerun with --force to replace them",
+            soft_wrap=True,
+        )
+    left = [o.path for o in outcomes if o.action == "left"]
+    if left:
+        err_console().print(
+            f"[yellow]warning:[/] left {len(left)} file(s) msgen no longer generates but did "
+            "not record writing, or that were edited since; remove them yourself if unwanted",
             soft_wrap=True,
         )

@@ -206,16 +206,39 @@ def workspace_lock(start: Path | None = None) -> AbstractContextManager[Path]:
     For commands that may create the workspace (``new``); taken before any spinner starts,
     so the wait has its own status line.
     """
+    return _recovered(lock_workspace_here(start or Path.cwd()), start or Path.cwd())
+
+
+def lock_workspace_here(start: Path) -> AbstractContextManager[Path]:
     from msgen.workspace import lock_workspace
 
-    return lock_workspace(start or Path.cwd(), on_wait=waiting_for_lock)
+    return lock_workspace(start, on_wait=waiting_for_lock)
+
+
+@contextlib.contextmanager
+def _recovered(lock: AbstractContextManager[Path], start: Path) -> Iterator[Path]:
+    """Hold ``lock``, then finish or roll back what a killed run left (one line each)."""
+    from msgen.cli._recover import recover_here
+
+    with lock as root:
+        recover_here(start)
+        yield root
 
 
 def locked_workspace(start: Path | None = None) -> AbstractContextManager[WorkspaceFile]:
     """Find, lock and load the workspace of the current directory, for a changing command."""
+    return _locked_and_recovered(start or Path.cwd())
+
+
+@contextlib.contextmanager
+def _locked_and_recovered(start: Path) -> Iterator[WorkspaceFile]:
+    from msgen.cli._recover import recover_here
     from msgen.workspace import locked_workspace as run
 
-    return run(start or Path.cwd(), on_wait=waiting_for_lock)
+    with lock_workspace_here(start):
+        recover_here(start)
+        with run(start, on_wait=waiting_for_lock) as workspace:
+            yield workspace
 
 
 def print_json(data: Any) -> None:

@@ -47,17 +47,15 @@ def canary(
     force: Annotated[bool, typer.Option("--force", help=_FORCE_HELP)] = False,
 ) -> None:
     """Set canary weights in msgen.yaml and regenerate the mesh (and k8s) manifests."""
-    from msgen.deploy import generate_k8s, generate_mesh, set_canary
-    from msgen.manifests.k8s import K8S_DIR
+    from msgen.deploy import set_canary
 
     with locked_workspace() as workspace:
-        result = set_canary(workspace, service, version=version, weight=weight, promote=promote)
+        result, outcomes = set_canary(
+            workspace, service, version=version, weight=weight, promote=promote, force=force
+        )
         console().print(
             f"{escape(result.service)}: {escape(_weights(result.before))} -> "
             f"{escape(_weights(result.after))}",
             soft_wrap=True,
         )
-        outcomes = generate_mesh(workspace, force=force)
-        if (workspace.root / K8S_DIR / "kustomization.yaml").exists():
-            outcomes += generate_k8s(workspace, force=force)
     report_outcomes(outcomes, quiet_unchanged=True)

@@ -103,3 +103,27 @@ def test_mesh_and_k8s_generate_are_idempotent(shop: Path) -> None:
         assert "created" not in again.stdout and "updated" not in again.stdout
     assert (shop / "deploy/istio/kustomization.yaml").exists()
     assert (shop / "deploy/k8s/kustomization.yaml").exists()
+
+
+def test_a_canary_whose_manifests_cannot_be_written_is_not_recorded(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from msgen import faults
+
+    before = (shop / "msgen.yaml").read_text()
+    monkeypatch.setenv(faults.FAULT_ENV, "1:raise")
+    faults.reset()
+    try:
+        result = runner.invoke(
+            app, ["mesh", "canary", "billing", "--version", "v2", "--weight", "10"]
+        )
+    finally:
+        faults.reset()
+    assert result.exit_code == 1
+    assert "injected fault" in result.stderr
+    assert (shop / "msgen.yaml").read_text() == before
+    monkeypatch.delenv(faults.FAULT_ENV)
+    result = runner.invoke(app, ["mesh", "canary", "billing", "--version", "v2", "--weight", "10"])
+    assert result.exit_code == 0, result.output
+    assert versions(shop, "billing") == {"v1": 90, "v2": 10}
+    assert routes(shop, "billing") == [("v1", 90), ("v2", 10)]

@@ -252,3 +252,46 @@ def test_unknown_upstream_is_refused_and_nothing_is_written(in_tmp: Path) -> Non
 
 def test_unknown_discovery_is_a_usage_error(in_tmp: Path) -> None:
     assert new("billing", "--discovery", "eureka").exit_code == 2
+
+
+def forget(root: Path, name: str) -> None:
+    """What a run killed after its render moved into place, before the save, leaves."""
+    workspace = load_workspace(root / "msgen.yaml")
+    del workspace.model.services[name]
+    workspace.save()
+
+
+def test_an_unrecorded_complete_render_is_adopted_by_the_same_command(in_tmp: Path) -> None:
+    assert new("orders", "--db", "none", "--ci", "none").exit_code == 0
+    recorded = (in_tmp / "msgen.yaml").read_text()
+    files = snapshot_dir(in_tmp / "orders")
+    forget(in_tmp, "orders")
+    result = new("orders", "--db", "none", "--ci", "none")
+    assert result.exit_code == 0, result.output
+    assert "Adopted" in result.stdout
+    assert (in_tmp / "msgen.yaml").read_text() == recorded
+    assert snapshot_dir(in_tmp / "orders") == files
+
+
+def test_an_unrecorded_render_with_other_options_is_refused_with_what_to_do(
+    in_tmp: Path,
+) -> None:
+    assert new("orders", "--db", "none", "--ci", "none").exit_code == 0
+    forget(in_tmp, "orders")
+    result = new("orders", "--db", "sqlite", "--ci", "none")
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.split())
+    assert "holds a render of 'orders' that msgen.yaml does not record" in message
+    assert "made with other options (broker, db)" in message
+    assert "rerun with the options it was made with" in message
+    assert "orders" not in load_workspace(in_tmp / "msgen.yaml").model.services
+
+
+def test_a_killed_runs_staging_directory_is_removed_with_one_line(in_tmp: Path) -> None:
+    assert new("orders", "--db", "none", "--ci", "none").exit_code == 0
+    stale = in_tmp / ".billing.msgen-x1y2z3w4"  # no pid: from an older msgen, so stale
+    (stale / "billing").mkdir(parents=True)
+    result = new("billing", "--db", "none", "--ci", "none")
+    assert result.exit_code == 0, result.output
+    assert "recovered: removed 1 leftover(s) of an interrupted msgen run" in result.stderr
+    assert not stale.exists()

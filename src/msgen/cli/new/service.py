@@ -179,6 +179,8 @@ class Rendered(Protocol):
     def workspace_created(self) -> bool: ...
     @property
     def port(self) -> int: ...
+    @property
+    def adopted(self) -> bool: ...
 
 
 def report_render(result: Rendered, *, created: str, package: str) -> None:
@@ -189,6 +191,12 @@ def report_render(result: Rendered, *, created: str, package: str) -> None:
         return
     if result.workspace_created:
         console().print(f"Created workspace {escape(str(result.workspace))}", soft_wrap=True)
+    if result.adopted:
+        console().print(
+            f"[yellow]Adopted[/] {escape(str(result.target))}: a complete render an "
+            "interrupted run left, not yet in msgen.yaml; recorded it without rendering again",
+            soft_wrap=True,
+        )
     console().print(created, soft_wrap=True)
     console().print(
         f"Next:\n  cd {escape(str(result.target))}\n  pip install -e '.\\[test]' && pytest\n"
