@@ -166,7 +166,7 @@ def test_a_hostile_workspace_file_is_one_line_and_exit_2(
     commands = [["list"], ["compose", "generate"]] if len(text) < 100_000 else [["list"]]
     for argv in commands:  # the big files once: the pure-Python parsers are slow
         assert_one_line(run(tmp_path, argv), 2, message)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 30  # 10,000 values take seconds on a busy machine
     assert not (tmp_path / "docker-compose.yml").exists()
 
 
@@ -569,9 +569,21 @@ def hostile_text(draw: st.DrawFn) -> bytes:
     if kind == "deep":
         return deep(draw(st.integers(MAX_DEPTH - 5, 6000)), flow=draw(st.booleans())).encode()
     if kind == "huge":
-        size = draw(st.sampled_from([10_000, 400_000, MAX_BYTES - 100, MAX_BYTES + 1]))
-        key = draw(st.sampled_from(["name", "services", "schema", "zz"]))
-        return f"schema: 1\nname: shop\n{key}: {'v' * size}\n".encode()
+        huge = "v" * draw(st.sampled_from([2_000, 300_000, MAX_BYTES - 400, MAX_BYTES + 1]))
+        old, new = draw(
+            st.sampled_from(
+                [
+                    ("name: shop", f"name: {huge}"),
+                    ("schema: 1", f"schema: {huge}"),
+                    ("port: 8001", f"port: {huge}"),
+                    ("path: orders", f"path: {huge}"),
+                    ("upstreams: [orders]", f"upstreams: [{huge}]"),
+                    ("[orders.order_created]\n    up", f"[orders.{huge}]\n    up"),
+                    ("  billing:", f"  {huge[:1000]}:"),
+                ]
+            )
+        )
+        return WORKSPACE.replace(old, new, 1).encode()
     if kind == "anchor-dup":
         return b"schema: 1\nname: &a shop\nservices: &a {}\n"
     good = WORKSPACE.encode()
@@ -593,6 +605,8 @@ documents = st.one_of(
     anything.map(_dump),
     workspace_shaped.map(_dump),
     workspace_shaped.map(_dump),
+    hostile_text(),
+    hostile_text(),
     hostile_text(),
 )
 
@@ -641,7 +655,7 @@ TALLY: dict[str, int] = {"workspace": 0, "answers": 0}
 
 
 @settings(
-    max_examples=220,
+    max_examples=120,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=True,
@@ -656,7 +670,7 @@ def test_any_workspace_file_is_refused_in_one_line_or_works(data: bytes, argv: l
 
 
 @settings(
-    max_examples=120,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=True,

@@ -40,7 +40,7 @@ MAX_BYTES = 512 * 1024
 pure-Python YAML parsers read about 100-200 KB a second, so this bounds a parse to seconds."""
 MAX_DEPTH = 50
 """The deepest YAML nesting msgen accepts (``msgen.yaml`` needs five levels)."""
-MAX_NODES = 20_000
+MAX_NODES = 10_000
 """The most YAML values (scalars and collections) in one file (100 services need ~3,000)."""
 SHOWN = 80
 """The most characters of a value an error message quotes."""
