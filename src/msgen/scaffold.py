@@ -17,6 +17,7 @@ from msgen.errors import (
     TargetExistsError,
     UnknownServiceError,
 )
+from msgen.locking import lock_workspace
 from msgen.messaging import check_broker, published_events, validate_event_names
 from msgen.naming import ServiceNames, check_port, derive_names, next_free_port
 from msgen.render import RenderResult, remove_tree, render_template
@@ -32,7 +33,6 @@ from msgen.workspace import (
     default_system_name,
     find_workspace,
     load_workspace,
-    lock_workspace,
 )
 
 __all__ = [

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from msgen.errors import TemplateBaseMissingError, UpdateError
+from msgen.locking import changes_workspace
 from msgen.render import is_empty_dir
 from msgen.template_versions import (
     STORE_DIR,
@@ -41,7 +42,7 @@ from msgen.template_versions import (
     template_version,
 )
 from msgen.vcs import check_clean, git, service_files, template_repo
-from msgen.workspace import WorkspaceFile, changes_workspace
+from msgen.workspace import WorkspaceFile
 
 __all__ = [
     "ANSWERS_FILE",

@@ -172,14 +172,14 @@ def workspace_lock(start: Path | None = None) -> AbstractContextManager[Path]:
     For commands that may create the workspace (``new``); taken before any spinner starts,
     so the wait has its own status line.
     """
-    from msgen.workspace import lock_workspace
+    from msgen.locking import lock_workspace
 
     return lock_workspace(start or Path.cwd(), on_wait=waiting_for_lock)
 
 
 def locked_workspace(start: Path | None = None) -> AbstractContextManager[WorkspaceFile]:
     """Find, lock and load the workspace of the current directory, for a changing command."""
-    from msgen.workspace import locked_workspace as run
+    from msgen.locking import locked_workspace as run
 
     return run(start or Path.cwd(), on_wait=waiting_for_lock)
 
