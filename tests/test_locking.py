@@ -20,14 +20,11 @@ from msgen.locking import (
     LockWait,
     holds_lock,
     lock_timeout,
-    workspace_lock,
-)
-from msgen.workspace import (
-    init_workspace,
-    load_workspace,
     lock_workspace,
     locked_workspace,
+    workspace_lock,
 )
+from msgen.workspace import init_workspace, load_workspace
 from tests.lockkit import held_elsewhere
 
 

@@ -1,7 +1,7 @@
 """Generating the deployment files of a workspace, and moving canary traffic.
 
 The CLI calls these; they never print. Each one that writes holds the workspace lock
-(:func:`msgen.workspace.changes_workspace`). Manifests come from the pure builders in
+(:func:`msgen.locking.changes_workspace`). Manifests come from the pure builders in
 :mod:`msgen.manifests` and are written by :mod:`msgen.outputs` (atomic, edit-preserving).
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from msgen.errors import UsageError
+from msgen.locking import changes_workspace
 from msgen.manifests.common import GeneratedFile
 from msgen.outputs import (
     EnvResult,
@@ -21,7 +22,7 @@ from msgen.outputs import (
     ensure_gitignored,
     write_tree,
 )
-from msgen.workspace import WORKSPACE_FILE, WorkspaceFile, changes_workspace
+from msgen.workspace import WORKSPACE_FILE, WorkspaceFile
 
 __all__ = [
     "CanaryResult",

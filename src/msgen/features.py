@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from msgen.errors import UsageError
+from msgen.locking import changes_workspace
 from msgen.messaging import LIFECYCLE
 from msgen.template_versions import template_source
 from msgen.update import Conflict, Reporter, ServiceUpdate, read_answers, template_of
-from msgen.workspace import ServiceEntry, WorkspaceFile, changes_workspace
+from msgen.workspace import ServiceEntry, WorkspaceFile
 
 __all__ = ["FEATURES", "AddResult", "Feature", "add_feature", "entry_from_answers"]
 

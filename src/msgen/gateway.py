@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from msgen.locking import lock_workspace
 from msgen.naming import validate_service_name
 from msgen.render import render_template
 from msgen.scaffold import adopt_render, ci_features, place, record, upstream_urls, workspace_for
 from msgen.template_versions import template_version
-from msgen.workspace import Ci, Discovery, ServiceEntry, lock_workspace
+from msgen.workspace import Ci, Discovery, ServiceEntry
 
 __all__ = ["GATEWAY_PORT", "NewGatewayOptions", "NewGatewayResult", "new_gateway"]
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import math
 import os
 import threading
@@ -30,8 +31,10 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from msgen.errors import UsageError, WorkspaceError, WorkspaceLockedError
+from msgen.workspace import WORKSPACE_FILE, WorkspaceFile, find_workspace, open_workspace
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -40,8 +43,11 @@ __all__ = [
     "TIMEOUT_ENV",
     "LockWait",
     "WaitReporter",
+    "changes_workspace",
     "holds_lock",
     "lock_timeout",
+    "lock_workspace",
+    "locked_workspace",
     "workspace_lock",
 ]
 
@@ -221,8 +227,6 @@ def _acquire(root: Path, timeout: float, on_wait: WaitReporter | None) -> int:
 
 def _release(root: Path, fd: int) -> None:
     """Let go; a ``.msgen`` directory made for a workspace never created goes too."""
-    from msgen.workspace import WORKSPACE_FILE
-
     try:
         if not (root / WORKSPACE_FILE).exists():
             directory = root / STATE_DIR
@@ -236,3 +240,55 @@ def _release(root: Path, fd: int) -> None:
                 os.ftruncate(fd, 0)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def lock_workspace(start: Path, *, on_wait: WaitReporter | None = None) -> Iterator[Path]:
+    """Lock the workspace of ``start`` (or ``start`` itself, where one would be created).
+
+    Yields the locked root. The workspace is looked up again once the lock is held, so a
+    ``msgen.yaml`` another process created while this one waited is found, not replaced.
+    """
+    while True:
+        found = find_workspace(start)
+        root = found.parent if found is not None else start.resolve()
+        with workspace_lock(root, on_wait=on_wait):
+            again = find_workspace(start)
+            if (again.parent if again is not None else start.resolve()) == root:
+                yield root
+                return
+
+
+@contextlib.contextmanager
+def locked_workspace(
+    start: Path, *, on_wait: WaitReporter | None = None
+) -> Iterator[WorkspaceFile]:
+    """Find the workspace of ``start``, lock it, and load it under the lock.
+
+    For commands that change an existing workspace: with none, WorkspaceNotFoundError is
+    raised before anything (a lock file included) is written.
+    """
+    if find_workspace(start) is None:
+        open_workspace(start)  # raises WorkspaceNotFoundError
+    with lock_workspace(start, on_wait=on_wait):
+        yield open_workspace(start)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def changes_workspace(
+    func: Callable[Concatenate[WorkspaceFile, P], R],
+) -> Callable[Concatenate[WorkspaceFile, P], R]:
+    """Run a core function that changes the workspace (its first argument) under its lock.
+
+    The model is re-read first if another process saved ``msgen.yaml`` since it was loaded.
+    """
+
+    @functools.wraps(func)
+    def wrapper(workspace: WorkspaceFile, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with workspace.locked():
+            return func(workspace, *args, **kwargs)
+
+    return wrapper

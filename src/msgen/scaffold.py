@@ -17,6 +17,7 @@ from msgen.errors import (
     TargetExistsError,
     UnknownServiceError,
 )
+from msgen.locking import lock_workspace
 from msgen.messaging import (
     check_broker,
     check_producers,
@@ -37,7 +38,6 @@ from msgen.workspace import (
     default_system_name,
     find_workspace,
     load_workspace,
-    lock_workspace,
 )
 
 __all__ = [

@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 from msgen.errors import TemplateBaseMissingError, UpdateError
 from msgen.journal import Transaction
+from msgen.locking import changes_workspace
 from msgen.template_versions import (
     STORE_DIR,
     extract_template,
@@ -46,7 +47,7 @@ from msgen.template_versions import (
     template_version,
 )
 from msgen.vcs import check_clean, git, service_files, template_repo
-from msgen.workspace import ServiceEntry, WorkspaceFile, changes_workspace
+from msgen.workspace import ServiceEntry, WorkspaceFile
 
 __all__ = [
     "ANSWERS_FILE",

@@ -6,21 +6,19 @@ validation error names the file, line and key. Saves write a temporary file next
 workspace file and rename it over the old one, so a crash never leaves half a file; a
 ``msgen.yaml`` that is a symbolic link stays one (the file it points at gets the new text).
 
-Commands that change the workspace hold its lock (:mod:`msgen.locking`) from load to save:
-:func:`lock_workspace` for a command that starts from a directory, and
-:meth:`WorkspaceFile.locked` for a core function handed a loaded workspace.
+Commands that change the workspace hold its lock (:mod:`msgen.locking`) from load to save;
+:meth:`WorkspaceFile.locked` takes it for a core function handed a loaded workspace.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Concatenate, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -41,8 +39,10 @@ from msgen.errors import (
 )
 from msgen.faults import checkpoint
 from msgen.inputs import shorten
-from msgen.locking import WaitReporter, workspace_lock
 from msgen.naming import validate_service_name, validate_system_name
+
+if TYPE_CHECKING:
+    from msgen.locking import WaitReporter
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -50,14 +50,11 @@ __all__ = [
     "ServiceEntry",
     "Workspace",
     "WorkspaceFile",
-    "changes_workspace",
     "create_workspace",
     "default_system_name",
     "find_workspace",
     "init_workspace",
     "load_workspace",
-    "lock_workspace",
-    "locked_workspace",
     "open_workspace",
 ]
 
@@ -228,6 +225,8 @@ class WorkspaceFile:
         A core function that changes the workspace runs its whole read-decide-write inside
         this; when its caller already holds the lock it goes straight on.
         """
+        from msgen.locking import workspace_lock
+
         with workspace_lock(self.root, on_wait=on_wait):
             self.refresh()
             yield self
@@ -268,26 +267,6 @@ class WorkspaceFile:
         return _dump(self._document)
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def changes_workspace(
-    func: Callable[Concatenate[WorkspaceFile, P], R],
-) -> Callable[Concatenate[WorkspaceFile, P], R]:
-    """Run a core function that changes the workspace (its first argument) under its lock.
-
-    The model is re-read first if another process saved ``msgen.yaml`` since it was loaded.
-    """
-
-    @functools.wraps(func)
-    def wrapper(workspace: WorkspaceFile, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with workspace.locked():
-            return func(workspace, *args, **kwargs)
-
-    return wrapper
-
-
 def find_workspace(start: Path) -> Path | None:
     """The nearest ``msgen.yaml`` in ``start`` or its parents, like git finds ``.git``."""
     start = start.resolve()
@@ -307,38 +286,6 @@ def open_workspace(start: Path) -> WorkspaceFile:
             hint="run 'msgen init' to create a workspace here",
         )
     return load_workspace(path)
-
-
-@contextlib.contextmanager
-def lock_workspace(start: Path, *, on_wait: WaitReporter | None = None) -> Iterator[Path]:
-    """Lock the workspace of ``start`` (or ``start`` itself, where one would be created).
-
-    Yields the locked root. The workspace is looked up again once the lock is held, so a
-    ``msgen.yaml`` another process created while this one waited is found, not replaced.
-    """
-    while True:
-        found = find_workspace(start)
-        root = found.parent if found is not None else start.resolve()
-        with workspace_lock(root, on_wait=on_wait):
-            again = find_workspace(start)
-            if (again.parent if again is not None else start.resolve()) == root:
-                yield root
-                return
-
-
-@contextlib.contextmanager
-def locked_workspace(
-    start: Path, *, on_wait: WaitReporter | None = None
-) -> Iterator[WorkspaceFile]:
-    """Find the workspace of ``start``, lock it, and load it under the lock.
-
-    For commands that change an existing workspace: with none, WorkspaceNotFoundError is
-    raised before anything (a lock file included) is written.
-    """
-    if find_workspace(start) is None:
-        open_workspace(start)  # raises WorkspaceNotFoundError
-    with lock_workspace(start, on_wait=on_wait):
-        yield open_workspace(start)
 
 
 def create_workspace(root: Path, *, name: str) -> WorkspaceFile:
@@ -573,6 +520,8 @@ def init_workspace(
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WorkspaceError(f"cannot create {root}: {exc.strerror}") from exc
+    from msgen.locking import workspace_lock
+
     with workspace_lock(root, on_wait=on_wait):
         workspace = create_workspace(root, name=workspace.model.name)
         workspace.save()

@@ -210,7 +210,7 @@ def workspace_lock(start: Path | None = None) -> AbstractContextManager[Path]:
 
 
 def lock_workspace_here(start: Path) -> AbstractContextManager[Path]:
-    from msgen.workspace import lock_workspace
+    from msgen.locking import lock_workspace
 
     return lock_workspace(start, on_wait=waiting_for_lock)
 
@@ -233,7 +233,7 @@ def locked_workspace(start: Path | None = None) -> AbstractContextManager[Worksp
 @contextlib.contextmanager
 def _locked_and_recovered(start: Path) -> Iterator[WorkspaceFile]:
     from msgen.cli._recover import recover_here
-    from msgen.workspace import locked_workspace as run
+    from msgen.locking import locked_workspace as run
 
     with lock_workspace_here(start):
         recover_here(start)
