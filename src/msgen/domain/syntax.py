@@ -65,13 +65,16 @@ SHORT_FORM_PATTERN = (
 """The short form as a regular expression (ECMAScript-compatible, for the JSON Schema)."""
 
 
+_TYPE_PREFIX = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*(?:\([^()]*\))?\s*\??\s*")
+
+
 def _split_default(spec: str) -> tuple[str, str | None]:
-    """``'enum(a, b) = a'`` -> (``'enum(a, b)'``, ``'a'``): the first ``=`` after any ``)``."""
-    close = spec.find(")")
-    equals = spec.find("=", close + 1 if close >= 0 else 0)
-    if equals < 0:
-        return spec, None
-    return spec[:equals], spec[equals + 1 :].strip()
+    """``'enum(a, b) = a'`` -> (``'enum(a, b)'``, ``'a'``): the type, then what follows ``=``."""
+    prefix = _TYPE_PREFIX.match(spec)
+    end = prefix.end() if prefix else 0
+    if spec[end:].startswith("="):
+        return spec[:end], spec[end + 1 :].strip()
+    return spec, None
 
 
 def _unknown_type(kind: str) -> DomainError:
@@ -333,6 +336,14 @@ def _parse_command(name: Any, data: Any, entity: str, fields: tuple[Field, ...])
     if not isinstance(to, str) or not to:
         raise DomainError("must name the state it ends in", loc=("to",))
     states = {*sources, to}
+    field = _command_field(data, states, entity, fields)
+    return Command(name=str(name), field=field.name, sources=tuple(sources), to=to)
+
+
+def _command_field(
+    data: Mapping[str, Any], states: set[str], entity: str, fields: tuple[Field, ...]
+) -> Field:
+    """The enum field a command moves: named by ``field:``, or the one holding its states."""
     enums = [f for f in fields if f.kind == "enum"]
     if "field" in data:
         chosen = next((f for f in enums if f.name == data["field"]), None)
@@ -345,13 +356,14 @@ def _parse_command(name: Any, data: Any, entity: str, fields: tuple[Field, ...])
         if len(candidates) > 1:
             names = ", ".join(f.name for f in candidates)
             raise DomainError(f"several enum fields hold these states ({names}); add field:")
-    if not candidates or not states <= set(candidates[0].choices):
-        missing = sorted(states - set(candidates[0].choices)) if candidates else sorted(states)
-        where = (
-            f"members of {candidates[0].name}" if candidates else f"members of one enum of {entity}"
-        )
-        raise DomainError(f"{', '.join(missing)} are not {where}")
-    return Command(name=str(name), field=candidates[0].name, sources=tuple(sources), to=to)
+        if not candidates and enums:  # report against the closest enum
+            candidates = [max(enums, key=lambda f: len(states & set(f.choices)))]
+    if not candidates:
+        raise DomainError(f"{entity} has no enum field for the command to move")
+    missing = [state for state in sorted(states) if state not in candidates[0].choices]
+    if missing:
+        raise DomainError(f"{', '.join(missing)}: not members of {candidates[0].name}")
+    return candidates[0]
 
 
 def _parse_entity(name: str, data: Any) -> Entity:
