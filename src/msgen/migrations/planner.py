@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 Constraint = CheckSpec | UniqueSpec | IndexSpec | ForeignKeySpec
+# Constraints are dropped foreign keys first and added foreign keys last.
+_ADD_ORDER: tuple[type, ...] = (CheckSpec, UniqueSpec, IndexSpec, ForeignKeySpec)
 
 # Type changes whose values convert without loss on PostgreSQL and SQLite (batch copy).
 # A value that does not fit (a long text into a VARCHAR, a member outside a new enum) makes
@@ -302,7 +304,7 @@ def _alter_table(
                 (fills if isinstance(operation, FillNulls) else altered).append(operation)
     old_constraints, new_constraints = _constraints(old), _constraints(new)
     drops: list[Operation] = []
-    adds: list[Operation] = []
+    adds: list[AddConstraint] = []
     for key, before in old_constraints.items():
         after = new_constraints.get(key)
         if after == before:
@@ -318,6 +320,7 @@ def _alter_table(
         for key, after in new_constraints.items()
         if key not in old_constraints
     ]
+    adds.sort(key=lambda op: _ADD_ORDER.index(type(op.constraint)))
     return [*fills, *drops, *dropped, *added, *altered, *adds]
 
 

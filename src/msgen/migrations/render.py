@@ -9,6 +9,7 @@ reverse order; what an upgrade dropped comes back empty.
 
 from __future__ import annotations
 
+import ast
 import textwrap
 from collections.abc import Iterator
 
@@ -43,10 +44,15 @@ def _names(names: tuple[str, ...] | list[str]) -> Seq:
     return Seq(tuple(Str(name) for name in names))
 
 
+def _source(source: str) -> Node:
+    """A server default's source as a node: string literals may be split when too long."""
+    return Str(ast.literal_eval(source)) if source[0] in "'\"" else source
+
+
 def _column(column: ColumnSpec, *, nullable: bool | None = None) -> Call:
     args: list[Node] = [Str(column.name), column.type]
     if column.server_default is not None:
-        args.append(Kw("server_default", column.server_default))
+        args.append(Kw("server_default", _source(column.server_default)))
     args.append(Kw("nullable", repr(column.nullable if nullable is None else nullable)))
     return Call("sa.Column", tuple(args))
 
@@ -126,9 +132,9 @@ def _alter(table: str, old: ColumnSpec, new: ColumnSpec, safe: bool) -> Step:
     else:
         args.append(Kw("existing_nullable", repr(old.nullable)))
     if old.server_default != new.server_default:
-        args.append(Kw("server_default", new.server_default or "None"))
+        args.append(Kw("server_default", _source(new.server_default or "None")))
     elif old.server_default is not None:
-        args.append(Kw("existing_server_default", old.server_default))
+        args.append(Kw("existing_server_default", _source(old.server_default)))
     return _op("alter_column", table, args, safe=safe, at=0)
 
 

@@ -98,6 +98,16 @@ def _format_str(node: Str, one: str, indent: int, *, prefix: str, suffix: str) -
     return lines
 
 
+def _format_kw(node: Kw, one: str, indent: int, *, prefix: str, suffix: str) -> list[str]:
+    if not isinstance(node.value, Str):
+        return format_node(node.value, indent, prefix=f"{prefix}{node.name}=", suffix=suffix)
+    pieces = format_node(node.value, indent + 4)
+    if len(pieces) == 1:
+        return [one]
+    pad = " " * indent
+    return [f"{pad}{prefix}{node.name}=(", *pieces, pad + ")" + suffix]
+
+
 def format_node(node: Node, indent: int, *, prefix: str = "", suffix: str = "") -> list[str]:
     """Lines (indentation included) for ``prefix + node + suffix`` at ``indent`` spaces."""
     pad = " " * indent
@@ -105,7 +115,7 @@ def format_node(node: Node, indent: int, *, prefix: str = "", suffix: str = "") 
     if len(one) <= LINE_LENGTH or isinstance(node, str):
         return [one]
     if isinstance(node, Kw):
-        return format_node(node.value, indent, prefix=f"{prefix}{node.name}=", suffix=suffix)
+        return _format_kw(node, one, indent, prefix=prefix, suffix=suffix)
     if isinstance(node, Str):
         return _format_str(node, one, indent, prefix=prefix, suffix=suffix)
     if isinstance(node, Call):
