@@ -14,7 +14,8 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     │   ├── UnknownServiceError     a named service is not in the workspace
     │   ├── TargetExistsError       the target directory exists and is not empty
     │   ├── DomainError             a service's entities/fields break the domain rules
-    │   └── DirtyServiceError       `update`/`add` on a service with uncommitted changes
+    │   ├── DirtyServiceError       `update`/`add` on a service with uncommitted changes
+    │   └── MigrationError          a domain change no migration can apply without losing data
     ├── WorkspaceError
     │   ├── WorkspaceNotFoundError  no msgen.yaml here or in any parent directory
     │   ├── WorkspaceExistsError    msgen init where a msgen.yaml already exists
@@ -51,6 +52,7 @@ __all__ = [
     "DuplicateServiceError",
     "GraphvizMissingError",
     "InvalidNameError",
+    "MigrationError",
     "MsgenError",
     "OutputError",
     "PortError",
@@ -162,6 +164,12 @@ class DirtyServiceError(UsageError):
     """The service has uncommitted git changes; an update would mix with them."""
 
     code = "dirty"
+
+
+class MigrationError(UsageError):
+    """A domain change cannot become a migration that keeps every row (the reason says why)."""
+
+    code = "migration"
 
 
 class WorkspaceError(MsgenError):
