@@ -216,7 +216,10 @@ def test_a_field_is_a_string_or_a_mapping(spec: object) -> None:
         (
             "status:enum(pending,paid,shipped)=pending",
             Field(
-                name="status", kind="enum", choices=("pending", "paid", "shipped"), default="pending"
+                name="status",
+                kind="enum",
+                choices=("pending", "paid", "shipped"),
+                default="pending",
             ),
         ),
         ("order:ref(Order)", Field(name="order", kind="ref", target="Order")),
@@ -287,8 +290,9 @@ _DECIMALS = st.decimals(
 )
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=3), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
     max_leaves=6,
 )
 
@@ -328,7 +332,11 @@ def fields(draw: st.DrawFn) -> Field:
     else:
         extra["target"] = draw(st.from_regex(r"\A[A-Z][a-z]{0,8}\Z"))
     default = draw(st.just(NO_DEFAULT) | default_values | (st.none() if optional else st.nothing()))
-    if kind in ("int", "bigint") and extra.get("min") is not None and default not in (None, NO_DEFAULT):
+    if (
+        kind in ("int", "bigint")
+        and extra.get("min") is not None
+        and default not in (None, NO_DEFAULT)
+    ):
         extra["min"] = min(extra["min"], default)
     flags = {} if kind == "json" else {"unique": draw(st.booleans()), "index": draw(st.booleans())}
     return Field(

@@ -199,7 +199,10 @@ def test_a_cycle_of_required_refs_is_refused() -> None:
     )
     assert "cycle" in error.problem
     parse_entities(
-        {"Author": {"fields": {"book": "ref(Book)?"}}, "Book": {"fields": {"author": "ref(Author)"}}}
+        {
+            "Author": {"fields": {"book": "ref(Book)?"}},
+            "Book": {"fields": {"author": "ref(Author)"}},
+        }
     )
 
 

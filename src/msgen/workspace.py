@@ -311,7 +311,9 @@ def load_workspace(path: Path) -> WorkspaceFile:
     except OSError as exc:
         raise WorkspaceInvalidError(f"cannot read {path}: {exc.strerror}") from exc
     try:
-        document = YAML(typ="rt").load(text)
+        yaml = YAML(typ="rt")
+        yaml.preserve_quotes = True  # a save writes the user's quoted strings back quoted
+        document = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -437,6 +439,10 @@ def _fresh(value: Any) -> Any:
         if all(not isinstance(item, dict | list) for item in value):
             seq.fa.set_flow_style()
         return seq
+    if type(value) is str:  # plain unless YAML needs quotes (a replaced value keeps no style)
+        from ruamel.yaml.scalarstring import PlainScalarString
+
+        return PlainScalarString(value)
     return value
 
 

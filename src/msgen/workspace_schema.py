@@ -111,9 +111,9 @@ def build_schema() -> dict[str, Any]:
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
         "title": "msgen.yaml",
         "description": "The msgen workspace file: the services of a system and their domains.",
-        **schema,
     }
 
 
