@@ -34,8 +34,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DomainChange:
-    """What a domain change writes: a revision (its file name and text) and the lines
-    describing it, plus the rules modules of new entities."""
+    """What a domain change writes: a revision, its description, new rules modules."""
 
     revision_file: str | None
     revision_text: str | None
@@ -57,8 +56,7 @@ def domain_of_answers(answers: dict[str, Any]) -> Domain:
         commands = entity.get("commands") if isinstance(entity, dict) else None
         if commands:
             data[entity["class"]]["commands"] = {
-                c["name"]: {"from": c["from"], "to": c["to"], "field": c["field"]}
-                for c in commands
+                c["name"]: {"from": c["from"], "to": c["to"], "field": c["field"]} for c in commands
             }
     return parse_entities(data)
 
@@ -119,9 +117,7 @@ def plan_change(
         revision_text = render_revision(
             steps, revision=revision, down_revision=down, message=message
         )
-        revision_file = (
-            f"src/{package}/migrations/versions/{revision}_{_slug(message)}.py"
-        )
+        revision_file = f"src/{package}/migrations/versions/{revision}_{_slug(message)}.py"
     known = {entity.name for entity in old.entities}
     environment = Environment(
         keep_trailing_newline=True,
