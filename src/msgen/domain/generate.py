@@ -70,7 +70,7 @@ def migration_message(description: tuple[str, ...]) -> str:
     """A short revision message from the plan's first lines."""
     if not description:
         return "domain"
-    first = description[0]
+    first = description[0].split(" (", 1)[0]
     return first if len(description) == 1 else f"{first} (+{len(description) - 1} more)"
 
 
