@@ -233,7 +233,7 @@ def _parse_long(name: str, data: Mapping[str, Any]) -> Field:
         default=default,
         min=bounds.get("min"),
         max=bounds.get("max"),
-        max_length=max_length,
+        max_length=None if max_length is None else int(max_length),
         unique=_flag(data, "unique"),
         index=_flag(data, "index"),
         choices=choices,

@@ -266,6 +266,7 @@ def _field_data(entity: Entity, field: Field, tables: dict[str, dict[str, str]])
         ),
         "server_default": _server_default(field),
         "pydantic_args": ", ".join(_pydantic_args(field)),
+        "pydantic_arg_list": _pydantic_args(field),
         "unique": field.unique,
         "index": field.index and not field.unique,
         "filter": kind in {"enum", "ref", "bool"} or field.index or field.unique,
@@ -322,4 +323,6 @@ def template_entities(domain: Domain) -> list[dict[str, Any]]:
                 ],
             }
         )
-    return result
+    # Plain JSON types only (msgen.yaml's values arrive as ruamel's int/str subclasses).
+    plain: list[dict[str, Any]] = json.loads(json.dumps(result))
+    return plain
