@@ -56,6 +56,7 @@ def test_wheel_ships_templates_and_installed_cli_renders(
     assert "msgen/templates/service/copier.yml" in names
     assert any(n.startswith("msgen/templates/service/template/src/") for n in names)
     assert not any(n.startswith("templates/") for n in names)
+    assert "msgen/schemas/msgen.schema.json" in names  # copied beside every new msgen.yaml
 
     work = tmp_path / "work"
     work.mkdir()

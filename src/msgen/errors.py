@@ -13,7 +13,9 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     │   ├── DuplicateServiceError   the name is already in the workspace
     │   ├── UnknownServiceError     a named service is not in the workspace
     │   ├── TargetExistsError       the target directory exists and is not empty
+    │   ├── DomainError             a service's entities/fields break the domain rules
     │   ├── DirtyServiceError       `update`/`add` on a service with uncommitted changes
+    │   ├── MigrationError          a domain change no migration can apply without losing data
     │   ├── InputFileError          a file msgen reads (answers, .env, .gitignore) is
     │   │                           unreadable, too large, not UTF-8 or malformed
     │   └── WorkspaceInvalidError   msgen.yaml is unreadable, not valid YAML, breaks the
@@ -51,10 +53,12 @@ __all__ = [
     "DirtyServiceError",
     "DockerError",
     "DockerUnavailableError",
+    "DomainError",
     "DuplicateServiceError",
     "GraphvizMissingError",
     "InputFileError",
     "InvalidNameError",
+    "MigrationError",
     "MsgenError",
     "OutputError",
     "PortError",
@@ -129,6 +133,40 @@ class TargetExistsError(UsageError):
     code = "target-exists"
 
 
+class DomainError(UsageError):
+    """A service's domain (``entities:`` in msgen.yaml, or fields on the command line) is bad.
+
+    An unknown type, a reserved name, a reference to nothing, a default out of bounds...
+
+    ``loc`` is the key path of the problem (inside a service's ``entities`` mapping, or from
+    the workspace root once the workspace has located it), ``problem`` the bare reason, and
+    ``source`` where it was found (``PATH/msgen.yaml:LINE``), if known.
+    """
+
+    code = "domain-invalid"
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        loc: tuple[str | int, ...] = (),
+        source: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.loc = loc
+        self.source = source
+        where = ".".join(str(part) for part in loc)
+        message = f"{where}: {problem}" if where else problem
+        super().__init__(f"{source}: {message}" if source else message, hint=hint)
+
+    def within(self, *prefix: str | int) -> DomainError:
+        """The same error, located under ``prefix`` (an entity, then ``fields``, ...)."""
+        return DomainError(
+            self.problem, loc=(*prefix, *self.loc), source=self.source, hint=self.hint
+        )
+
+
 class DirtyServiceError(UsageError):
     """The service has uncommitted git changes; an update would mix with them."""
 
@@ -143,6 +181,12 @@ class InputFileError(UsageError):
     """
 
     code = "input-file"
+
+
+class MigrationError(UsageError):
+    """A domain change cannot become a migration that keeps every row (the reason says why)."""
+
+    code = "migration"
 
 
 class WorkspaceError(MsgenError):

@@ -155,6 +155,7 @@ def _load_ruamel(text: str, *, path: Path, error: type[MsgenError]) -> Any:
             return super().compose_node(parent, index)
 
     yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True  # a save writes the user's quoted strings back quoted
     yaml.Composer = NoAliasComposer
     yaml.max_depth = MAX_DEPTH
     try:

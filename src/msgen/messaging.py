@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from msgen.errors import InvalidNameError, UnknownServiceError, UsageError
 from msgen.naming import ServiceNames, validate_service_name
+
+if TYPE_CHECKING:
+    from msgen.domain.model import Domain
 
 __all__ = [
     "LIFECYCLE",
     "check_broker",
     "check_producers",
+    "domain_events",
+    "entities_data",
     "published_events",
     "validate_event_names",
 ]
@@ -31,6 +36,32 @@ _EVENT = re.compile(r"^(?P<service>[a-z][-a-z0-9]*)\.(?P<event>[a-z][a-z0-9]*(_[
 def published_events(names: ServiceNames) -> list[str]:
     """The domain events of the service's resource, in lifecycle order."""
     return [f"{names.service}.{names.resource_snake}_{verb}" for verb in LIFECYCLE]
+
+
+def domain_events(service: str, domain: Domain) -> list[str]:
+    """The events of every entity of the domain, entity by entity, in lifecycle order."""
+    from msgen.domain.view import entity_names
+
+    return [
+        f"{service}.{entity_names(entity.name)['snake']}_{verb}"
+        for entity in domain.entities
+        for verb in LIFECYCLE
+    ]
+
+
+def entities_data(domain: Domain) -> dict[str, Any]:
+    """The ``entities:`` mapping of ``msgen.yaml`` for ``domain``, in the short forms."""
+    from msgen.domain.syntax import field_spec
+
+    data: dict[str, Any] = {}
+    for entity in domain.entities:
+        entry: dict[str, Any] = {"fields": {f.name: field_spec(f) for f in entity.fields}}
+        if entity.commands:
+            entry["commands"] = {
+                c.name: {"from": list(c.sources), "to": c.to} for c in entity.commands
+            }
+        data[entity.name] = entry
+    return data
 
 
 def validate_event_names(events: Iterable[str], *, consumer: str) -> list[str]:

@@ -6,22 +6,27 @@ be saved is removed again, so ``msgen.yaml`` and the file tree never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from msgen.contracts import write_contract_file
+from msgen.domain.generate import plan_change, write_domain_files
+from msgen.domain.model import Domain, Entity
+from msgen.domain.view import template_entities
 from msgen.errors import (
     DuplicateServiceError,
     PortError,
     TargetExistsError,
     UnknownServiceError,
+    UsageError,
 )
 from msgen.locking import lock_workspace
 from msgen.messaging import (
     check_broker,
     check_producers,
-    published_events,
+    domain_events,
+    entities_data,
     validate_event_names,
 )
 from msgen.naming import ServiceNames, check_port, derive_names, next_free_port
@@ -46,6 +51,8 @@ __all__ = [
     "Placement",
     "adopt_render",
     "ci_features",
+    "finish_service",
+    "initial_domain",
     "new_service",
     "place",
     "record",
@@ -78,6 +85,8 @@ class NewServiceOptions:
     metrics: bool = True
     ci: Ci = "github"
     """The CI pipeline rendered into the service (recorded as feature ``ci:<name>``)."""
+    fields: tuple[str, ...] = ()
+    """Fields of the main entity, ``name:type[?][=default]``; none: the starter entity."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +114,7 @@ def workspace_for(cwd: Path) -> tuple[WorkspaceFile, bool]:
 
 
 TEMPLATE_DEFAULTS: dict[str, object] = {
+    "entities": [],
     "broker": "none",
     "consumes": [],
     "event_sourcing": False,
@@ -308,6 +318,46 @@ def record(
         raise
 
 
+def initial_domain(names: ServiceNames, fields: tuple[str, ...], *, db: Db) -> Domain:
+    """The domain of a new service: its main entity with ``fields``, or the starter entity.
+
+    Validated as a whole before anything is written.
+    """
+    from msgen.domain.syntax import parse_cli_field
+    from msgen.domain.validate import validate_domain
+    from msgen.domain.view import starter_domain
+
+    if db == "none":
+        if fields:
+            raise UsageError(
+                "fields need a database: the entity is a table",
+                hint="drop --db none, or the fields",
+            )
+        return Domain()
+    if not fields:
+        return starter_domain(names.resource_class)
+    parsed = tuple(parse_cli_field(text) for text in fields)
+    domain = Domain(entities=(Entity(name=names.resource_class, fields=parsed),))
+    validate_domain(domain)
+    return domain
+
+
+def finish_service(
+    *, names: ServiceNames, domain: Domain, broker: Broker
+) -> Callable[[Path], object]:
+    """What completes a fresh render: the first revision, the rules modules, contracts."""
+
+    def finish(project: Path) -> None:
+        change = plan_change(
+            project, package=names.package, old=Domain(), new=domain, service_name=names.service
+        )
+        write_domain_files(project, change)
+        if broker != "none":
+            write_contract_file(project, package=names.package)
+
+    return finish
+
+
 def new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
     """Render a new service and record it in the workspace (created when there is none).
 
@@ -327,6 +377,7 @@ def _new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
         consumes=consumes,
         event_sourcing=options.event_sourcing,
     )
+    domain = initial_domain(names, options.fields, db=options.db)
     workspace, created = workspace_for(cwd)
     check_producers(consumes, workspace.model.services)
     placement = place(
@@ -351,6 +402,7 @@ def _new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
         metrics=options.metrics,
         system_name=workspace.model.name,
         ci=options.ci,
+        entities=template_entities(domain),
     )
     adopted = None
     if not (options.force or options.dry_run):
@@ -361,7 +413,7 @@ def _new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
         target=placement.target,
         force=options.force,
         dry_run=options.dry_run,
-        finish=partial(write_contract_file, package=names.package) if broker != "none" else None,
+        finish=finish_service(names=names, domain=domain, broker=broker),
     )
     if not options.dry_run:
         entry = ServiceEntry(
@@ -373,9 +425,10 @@ def _new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
             discovery=options.discovery,
             upstreams=list(upstreams),
             broker=broker,
-            publishes=published_events(names) if broker != "none" else [],
+            publishes=domain_events(names.service, domain) if broker != "none" else [],
             consumes=list(consumes),
             features=service_features(options),
+            entities=entities_data(domain),
         )
         record(workspace, names.service, entry, result=result)
     return NewServiceResult(

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from msgen.domain.generate import DomainChange
 from msgen.errors import TemplateBaseMissingError, UpdateError
 from msgen.journal import Transaction
 from msgen.locking import changes_workspace
@@ -91,6 +92,10 @@ class ServiceUpdate:
     dry_run: bool
     answers: dict[str, Any]
     """The answers after the update."""
+    migration: tuple[str, ...] = ()
+    """What the domain change's new Alembic revision does, one line per operation."""
+    revision: str | None = None
+    """The new revision's file, relative to the service (None: no domain change)."""
 
     @property
     def conflicts(self) -> tuple[str, ...]:
@@ -308,6 +313,39 @@ def _with_version(entry: ServiceEntry, answers: Mapping[str, Any]) -> ServiceEnt
     return entry.model_copy(update={"template_version": answers.get("msgen_version")})
 
 
+def _domain_step(
+    workspace: WorkspaceFile, name: str, recorded: Mapping[str, Any], answers: dict[str, Any]
+) -> tuple[dict[str, Any], Callable[[Path], DomainChange] | None]:
+    """The answers and sandbox step of a domain change, when ``msgen.yaml`` has one.
+
+    The domain the service was last rendered with is in its answers; when the workspace's
+    differs (``msgen add field``, or ``msgen.yaml`` edited by hand), the update renders the
+    new domain and adds the Alembic revision between the two (and new rules modules).
+    The change is planned first, so a change that would lose rows is refused before
+    anything is rendered.
+    """
+    from msgen.domain.generate import domain_of_answers, plan_change, write_domain_files
+    from msgen.domain.view import template_entities
+
+    entry = workspace.model.services[name]
+    if entry.kind != "service" or not entry.entities:
+        return answers, None
+    new = entry.domain()
+    old = domain_of_answers(dict(recorded))
+    if new == old:
+        return answers, None
+    package = str(recorded.get("package_name") or name.replace("-", "_"))
+    plan_change(workspace.service_dir(name), package=package, old=old, new=new, service_name=name)
+    answers["entities"] = template_entities(new)
+
+    def step(project: Path) -> DomainChange:
+        change = plan_change(project, package=package, old=old, new=new, service_name=name)
+        write_domain_files(project, change)
+        return change
+
+    return answers, step
+
+
 def _refresh_contracts(project: Path, answers: Mapping[str, Any]) -> None:
     """Regenerate ``contracts/`` in the sandbox when the service has events.
 
@@ -352,6 +390,7 @@ def update_service(
     old = recorded.get("msgen_version")
     old = str(old) if old is not None else None
     new = template_version(template)
+    answers, domain_step = _domain_step(workspace, name, recorded, dict(answers or {}))
     if old == new and not answers:
         return ServiceUpdate(
             name=name,
@@ -389,6 +428,7 @@ def update_service(
         say(f"{name}: merging template {old or '(unrecorded)'} -> {new}")
         _copier_update(project, data={**(answers or {}), "msgen_version": new}, conflict=conflict)
         _set_source(project / ANSWERS_FILE, src_path=str(template_source(template)), commit=None)
+        change = domain_step(project) if domain_step is not None else None
         _refresh_contracts(project, read_answers(project))
         changes = _compare(target, project, files)
         diff = _diff(target, project, changes)
@@ -397,6 +437,10 @@ def update_service(
             store_template(workspace.root, template)  # the base of the next update
             say(f"{name}: writing {len(changes)} files")
             entry = record(workspace.model.services[name], final_answers)
+            if change is not None and entry.broker != "none":
+                from msgen.messaging import domain_events
+
+                entry = entry.model_copy(update={"publishes": domain_events(name, entry.domain())})
             _write_back(workspace, name, updated=project, changes=changes, entry=entry)
     return ServiceUpdate(
         name=name,
@@ -408,4 +452,6 @@ def update_service(
         under_git=under_git,
         dry_run=dry_run,
         answers=final_answers,
+        migration=change.description if change else (),
+        revision=change.revision_file if change else None,
     )

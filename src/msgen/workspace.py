@@ -13,6 +13,7 @@ Commands that change the workspace hold its lock (:mod:`msgen.locking`) from loa
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -30,6 +31,7 @@ from pydantic import (
 )
 
 from msgen.errors import (
+    DomainError,
     InvalidNameError,
     UnknownServiceError,
     WorkspaceError,
@@ -42,9 +44,12 @@ from msgen.inputs import shorten
 from msgen.naming import validate_service_name, validate_system_name
 
 if TYPE_CHECKING:
+    from msgen.domain.model import Domain
     from msgen.locking import WaitReporter
 
 __all__ = [
+    "SCHEMA_FILE",
+    "SCHEMA_MODELINE",
     "SCHEMA_VERSION",
     "WORKSPACE_FILE",
     "ServiceEntry",
@@ -60,6 +65,10 @@ __all__ = [
 
 WORKSPACE_FILE = "msgen.yaml"
 SCHEMA_VERSION = 1
+SCHEMA_FILE = ".msgen/msgen.schema.json"
+"""The JSON Schema of ``msgen.yaml``, written beside it (relative to the workspace root)."""
+SCHEMA_MODELINE = f"yaml-language-server: $schema={SCHEMA_FILE}"
+"""The first line of a new ``msgen.yaml`` (a comment): editors find the schema through it."""
 
 Db = Literal["sqlite", "postgres", "none"]
 Broker = Literal["rabbitmq", "none"]
@@ -97,6 +106,13 @@ class ServiceEntry(BaseModel):
     consumes: list[str] = Field(default_factory=list)
     upstreams: list[str] = Field(default_factory=list)
     versions: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(default_factory=dict)
+    entities: dict[str, Any] = Field(default_factory=dict)
+    """The domain exactly as written (short forms stay short); see :meth:`domain`."""
+
+    @field_validator("entities", mode="before")
+    @classmethod
+    def _entities_mapping(cls, value: Any) -> Any:
+        return {} if value is None else value
 
     @field_validator("path")
     @classmethod
@@ -122,8 +138,12 @@ class ServiceEntry(BaseModel):
         return value
 
     def to_data(self) -> dict[str, Any]:
-        """The entry as written to the file: identity keys always, the rest when set."""
-        data = self.model_dump(mode="json", exclude_none=True)
+        """The entry as written to the file: identity keys always, the rest when set.
+
+        ``entities`` is written back as it was read, so the user's text stays theirs.
+        """
+        data = self.model_dump(mode="json", exclude_none=True, exclude={"entities"})
+        data["entities"] = copy.deepcopy(self.entities)
         always = {"kind", "path", "port", "version", "db"}
         return {
             key: value
@@ -131,6 +151,12 @@ class ServiceEntry(BaseModel):
             if key in always
             or value != type(self).model_fields[key].get_default(call_default_factory=True)
         }
+
+    def domain(self) -> Domain:
+        """The service's entities, parsed and validated (raises :class:`DomainError`)."""
+        from msgen.domain.syntax import parse_entities
+
+        return parse_entities(self.entities)
 
     def feature_labels(self) -> list[str]:
         """What a person scanning ``msgen list`` wants to see about this service."""
@@ -246,6 +272,8 @@ class WorkspaceFile:
         """Write the model back atomically, keeping comments and order of the old file."""
         text = self.text()
         try:
+            if SCHEMA_MODELINE in text:  # keep the schema the first line names up to date
+                _write_schema(self.root / SCHEMA_FILE)
             _atomic_write(self.path, text)
         except OSError as exc:
             raise WorkspaceError(f"cannot write {self.path}: {exc.strerror}") from exc
@@ -260,8 +288,8 @@ class WorkspaceFile:
         if self._document is None:
             self._document = CommentedMap()
             self._document.yaml_set_start_comment(
-                "msgen workspace: the services of this system. Edited by msgen; comments "
-                "and order are kept."
+                f"{SCHEMA_MODELINE}\nmsgen workspace: the services of this system. "
+                "Edited by msgen; comments and order are kept."
             )
         self._document = _merge(self._document, data)
         return _dump(self._document)
@@ -332,6 +360,15 @@ def load_workspace(path: Path) -> WorkspaceFile:
         model = Workspace.model_validate(_plain(document))
     except ValidationError as exc:
         raise WorkspaceInvalidError(_located_message(path, document, exc)) from None
+    for name, service in model.services.items():
+        try:
+            service.domain()
+        except DomainError as exc:
+            where = ("services", name, "entities", *exc.loc)
+            at, _ = _locate(document, where)
+            raise DomainError(
+                exc.problem, loc=where, source=f"{path}:{at}", hint=exc.hint
+            ) from None
     problem = _cross_check(model)
     if problem is not None:
         loc, message, hint = problem
@@ -396,6 +433,19 @@ def _line_of(document: Any, loc: list[str | int]) -> int:
     return line
 
 
+def _write_schema(path: Path) -> None:
+    """Write the shipped JSON Schema of ``msgen.yaml`` to ``path`` unless it is there already."""
+    from msgen.workspace_schema import SHIPPED_SCHEMA
+
+    text = SHIPPED_SCHEMA.read_text(encoding="utf-8")
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except OSError:
+        pass
+    _atomic_write(path, text)
+
+
 def _plain(node: Any) -> Any:
     """Round-trip containers to plain dicts and lists for validation."""
     if isinstance(node, dict):
@@ -415,8 +465,8 @@ def _located_message(path: Path, document: Any, exc: ValidationError) -> str:
     errors = exc.errors()
     error = errors[0]
     loc = [part for part in error["loc"] if not (isinstance(part, str) and "[" in part)]
-    line = _line_of(document, loc)
-    key = shorten(".".join(str(part) for part in loc) or "(top level)")
+    line, key = _locate(document, tuple(loc))
+    key = shorten(key)
     message = shorten(str(error["msg"]).removeprefix("Value error, "), 200)
     if error["type"] == "extra_forbidden":
         message = "unknown key"
@@ -426,6 +476,19 @@ def _located_message(path: Path, document: Any, exc: ValidationError) -> str:
         message = f"{message} (got {shorten(repr(error['input']))})"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{path}:{line}: {key}: {message}{more}"
+
+
+def _locate(document: Any, loc: tuple[str | int, ...]) -> tuple[int, str]:
+    """The line of the deepest key of ``loc`` found in ``document``, and the dotted key."""
+    line = 1
+    node = document
+    for part in loc:
+        position = _position(node, part)
+        if position is None:
+            break
+        line = position + 1
+        node = node[part]
+    return line, ".".join(str(part) for part in loc) or "(top level)"
 
 
 def _position(node: Any, part: str | int) -> int | None:
@@ -451,6 +514,8 @@ def _merge(node: Any, data: Any) -> Any:
         return node
     if isinstance(node, CommentedSeq) and isinstance(data, list) and list(node) == data:
         return node
+    if not isinstance(data, dict | list) and isinstance(node, type(data)) and node == data:
+        return node  # the same scalar: keep how it was written (quotes, a date, 1.50)
     return _fresh(data)
 
 
@@ -468,6 +533,10 @@ def _fresh(value: Any) -> Any:
         if all(not isinstance(item, dict | list) for item in value):
             seq.fa.set_flow_style()
         return seq
+    if type(value) is str:  # plain unless YAML needs quotes (a replaced value keeps no style)
+        from ruamel.yaml.scalarstring import PlainScalarString
+
+        return PlainScalarString(value)
     return value
 
 

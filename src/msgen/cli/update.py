@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from msgen.cli._ui import boundary, console, escape, locked_workspace, print_json
+from msgen.domain.model import Domain
+from msgen.errors import UsageError
 
 if TYPE_CHECKING:
+    from msgen.domain.change import Edit
     from msgen.update import Reporter, ServiceUpdate
 
 ConflictChoice = Literal["inline", "rej"]
+DomainKind = Literal["entity", "field"]
 
 CONFLICT_HELP = (
     "How conflicts are left: inline (<<<<<<< markers in the file) or rej (the file gets "
@@ -146,17 +150,125 @@ def update(
     _finish(results, conflict=conflict, dry_run=dry_run)
 
 
+DOMAIN_KINDS = ("entity", "field")
+
+
+def _domain_edit(kind: str, verb: str, service: str, args: list[str]) -> Edit:
+    """The edit of ``msgen add|remove entity|field SERVICE ENTITY [FIELD...]``."""
+    from msgen.domain import edit as domain_edit
+    from msgen.domain.syntax import parse_cli_field
+
+    if not args:
+        raise UsageError(
+            f"msgen {verb} {kind} {service} needs an entity name",
+            hint=f"e.g. msgen {verb} {kind} {service} Order"
+            + (" note:text?" if kind == "field" and verb == "add" else ""),
+        )
+    entity, *rest = args
+    if verb == "add" and kind == "entity":
+        fields = [parse_cli_field(text) for text in rest]
+        return lambda raw: domain_edit.add_entity(raw, entity, fields)
+    if verb == "remove" and kind == "entity":
+        return lambda raw: domain_edit.remove_entity(raw, entity)
+    if not rest:
+        raise UsageError(f"msgen {verb} field {service} {entity} needs at least one field")
+    if verb == "add":
+        fields = [parse_cli_field(text) for text in rest]
+
+        def add_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], Domain]:
+            result: tuple[dict[str, Any], Domain] = (raw, Domain())
+            for field in fields:
+                result = domain_edit.set_field(result[0], entity, field)
+            return result
+
+        return add_fields
+
+    def remove_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], Domain]:
+        result: tuple[dict[str, Any], Domain] = (raw, Domain())
+        for name in rest:
+            result = domain_edit.remove_field(result[0], entity, name)
+        return result
+
+    return remove_fields
+
+
+def _change_domain(
+    verb: str,
+    kind: str,
+    service: str,
+    args: list[str],
+    *,
+    conflict: ConflictChoice,
+    dry_run: bool,
+    force: bool,
+) -> None:
+    from msgen.domain.change import change_domain
+
+    edit = _domain_edit(kind, verb, service, args)
+    with locked_workspace() as workspace, _progress(True) as report:
+        result = change_domain(
+            workspace, service, edit, conflict=conflict, dry_run=dry_run, force=force, report=report
+        )
+    if dry_run:
+        _print_diff(result.diff)
+    _summary([result], conflict=conflict)
+    if result.migration:
+        revision = escape(result.revision or "")
+        console().print(f"migration {revision}:" if revision else "migration:", soft_wrap=True)
+        for line in result.migration:
+            console().print(f"  {escape(line)}", soft_wrap=True)
+    if not dry_run:
+        past = "Added" if verb == "add" else "Removed"
+        what = " ".join(args[1:]) + f" of {args[0]}" if kind == "field" else args[0]
+        console().print(
+            f"[green]{past}[/] {kind} {escape(what)} in [bold]{escape(service)}[/]; "
+            "apply it with alembic upgrade heads (the service migrates on start)",
+            soft_wrap=True,
+        )
+    _finish([result], conflict=conflict, dry_run=dry_run)
+
+
 @boundary
 def add(
     feature: Annotated[
-        str, typer.Argument(help="broker, consul, event-sourcing or postgres.", show_default=False)
+        str,
+        typer.Argument(
+            help="What to add: broker, consul, event-sourcing, postgres, tracing, metrics, "
+            "or entity / field (then ENTITY and FIELDs follow).",
+            show_default=False,
+        ),
     ],
-    service: Annotated[str, typer.Argument(help="The service to turn it on for.")],
+    service: Annotated[str, typer.Argument(help="The service to add it to.")],
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[ENTITY [FIELD]...]",
+            help="For entity/field: the entity, then fields as name:type[?][=default].",
+            show_default=False,
+        ),
+    ] = None,
     conflict: Annotated[ConflictChoice, typer.Option(help=CONFLICT_HELP)] = "inline",
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
-    """Turn a feature on for an existing service: change its answers, then update it."""
+    """Turn a feature on for a service, or add an entity or fields to its domain.
+
+    msgen add consul orders; msgen add entity orders OrderItem 'order:ref(Order)' sku:str;
+    msgen add field orders Order note:text?. A domain change adds an Alembic revision.
+    """
+    if feature in DOMAIN_KINDS:
+        _change_domain(
+            "add",
+            feature,
+            service,
+            list(args or ()),
+            conflict=conflict,
+            dry_run=dry_run,
+            force=force,
+        )
+        return
+    if args:
+        raise UsageError(f"msgen add {feature} takes no arguments after the service")
     from msgen.features import add_feature
 
     with locked_workspace() as workspace, _progress(True) as report:
@@ -183,3 +295,28 @@ def add(
             soft_wrap=True,
         )
     _finish([result.update], conflict=conflict, dry_run=dry_run)
+
+
+@boundary
+def remove(
+    kind: Annotated[DomainKind, typer.Argument(help="entity or field.", show_default=False)],
+    service: Annotated[str, typer.Argument(help="The service whose domain changes.")],
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="ENTITY [FIELD]...",
+            help="The entity (for field: then the fields to remove).",
+            show_default=False,
+        ),
+    ],
+    conflict: Annotated[ConflictChoice, typer.Option(help=CONFLICT_HELP)] = "inline",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
+) -> None:
+    """Remove an entity or fields from a service's domain (a revision drops the columns).
+
+    msgen remove field orders Order note; msgen remove entity orders OrderItem.
+    """
+    _change_domain(
+        "remove", kind, service, list(args), conflict=conflict, dry_run=dry_run, force=force
+    )

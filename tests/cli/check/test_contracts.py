@@ -60,8 +60,11 @@ def export(root: Path, service: str, *options: str) -> subprocess.CompletedProce
 
 
 def edit(root: Path, service: str, old: str, new: str) -> None:
-    """Change the service's events.py and regenerate its contract file."""
-    path = root / service / "src" / service / "events.py"
+    """Change the service's events.py (enums.py for enum members); regenerate its contracts."""
+    package = root / service / "src" / service
+    path = package / "events.py"
+    if old == STATUS_VALUES and old not in path.read_text():
+        path = package / "enums.py"
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     path.write_text(

@@ -190,7 +190,7 @@ def test_failed_render_leaves_no_directory_and_unchanged_workspace(
     assert result.exit_code == 1
     assert "internal error: RuntimeError: disk on fire" in result.stderr
     assert sorted(p.name for p in in_tmp.iterdir()) == [
-        ".msgen",
+        ".msgen",  # the workspace's JSON Schema, written with the first msgen.yaml
         ".msgen-templates",
         "msgen.yaml",
         "orders",

@@ -29,6 +29,16 @@ def _interactive(defaults: bool) -> bool:
 @boundary
 def new_service(
     name: Annotated[str, typer.Argument(help="Service name: a DNS label such as 'orders'.")],
+    fields: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[FIELD]...",
+            help="Fields of the main entity, name:type[?][=default] (e.g. total:decimal "
+            "note:text? 'status:enum(pending,paid)=pending' 'order:ref(Order)'); without "
+            "fields, a starter entity (name, description, status). See docs/domain.md.",
+            show_default=False,
+        ),
+    ] = None,
     db: Annotated[
         DbChoice | None,
         typer.Option(
@@ -149,6 +159,7 @@ def new_service(
         discovery=discovery,
         upstreams=tuple(dict.fromkeys(upstream or ())),
         ci=ci,
+        fields=tuple(fields or ()),
     )
     with workspace_lock(), working(f"rendering {names.service}"):
         result = run(options, cwd=Path.cwd())
