@@ -44,7 +44,8 @@ def leftovers(root: Path) -> list[str]:
     return sorted(
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
-        if (".msgen-" in p.name and p.name != ".msgen-templates") or p.name.endswith(".tmp")
+        if (".msgen-" in p.name and p.name not in {".msgen-templates", ".msgen-outputs.json"})
+        or p.name.endswith(".tmp")
     )
 
 

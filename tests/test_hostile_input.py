@@ -291,7 +291,10 @@ def test_compose_generate_refuses_non_utf8_inputs_before_writing(tmp_path: Path,
     (tmp_path / name).write_bytes(b"A=\xff\n")
     result = run(tmp_path, ["compose", "generate"])
     assert_one_line(result, 2, f"{name}:1: not UTF-8 text")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["msgen.yaml", name])
+    # Nothing generated; .msgen/ holds only the workspace lock (and git-ignores itself).
+    written = sorted(p.name for p in tmp_path.iterdir() if p.name != ".msgen")
+    assert written == sorted(["msgen.yaml", name])
+    assert {p.name for p in (tmp_path / ".msgen").iterdir()} <= {"lock", ".gitignore"}
 
 
 def test_compose_generate_git_ignores_env_before_writing_its_secrets(
