@@ -159,6 +159,35 @@ def _pydantic_args(field: Field) -> list[str]:
     return args
 
 
+DECIMAL_LIMIT = 10 ** (DECIMAL_PRECISION - DECIMAL_SCALE) - 1
+"""The largest whole number a decimal column holds, exact as a float too (JSON numbers)."""
+
+
+def _decimal_schema(field: Field) -> str | None:
+    """Arguments of the generated ``_decimal_schema(...)``: the decimal's true JSON Schema.
+
+    A number within the bounds, or (when the only bound is its sign) a string of at most
+    14 integer and 4 fraction digits; strings are still accepted beyond the schema.
+    """
+    if field.kind != "decimal":
+        return None
+    low = -DECIMAL_LIMIT if field.min is None else max(Decimal(str(field.min)), -DECIMAL_LIMIT)
+    high = DECIMAL_LIMIT if field.max is None else min(Decimal(str(field.max)), DECIMAL_LIMIT)
+    if field.min is None and field.max is None:
+        text = '"signed"'
+    elif field.max is None and Decimal(str(field.min)) == 0:
+        text = '"unsigned"'
+    else:
+        text = "None"
+    return f"{_number(low)}, {_number(high)}, text={text}"
+
+
+def _number(value: Decimal | int) -> str:
+    """A JSON Schema bound as a Python literal (an int when whole)."""
+    number = Decimal(value)
+    return str(int(number)) if number == number.to_integral_value() else repr(float(number))
+
+
 def _sample(entity: Entity, field: Field, variant: int) -> Any:  # noqa: PLR0911 (one per kind)
     """A valid JSON value for ``field`` (``variant`` makes unique fields differ)."""
     low, high = _bounds(field)
@@ -266,6 +295,7 @@ def _field_data(entity: Entity, field: Field, tables: dict[str, dict[str, str]])
         ),
         "server_default": _server_default(field),
         "pydantic_args": ", ".join(_pydantic_args(field)),
+        "decimal_schema": _decimal_schema(field),
         "unique": field.unique,
         "index": field.index and not field.unique,
         "filter": kind in {"enum", "ref", "bool"} or field.index or field.unique,
