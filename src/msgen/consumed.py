@@ -49,11 +49,11 @@ _FORMATS = {
     "date": ("date", "date", "2024-01-01"),
     "decimal": ("DecimalText", "Decimal", "1.5"),
 }
-_SIMPLE = {
-    "integer": ("int", None, 1),
-    "number": ("float", None, 1.5),
-    "boolean": ("bool", None, True),
-    "string": ("str", None, "text"),
+_SIMPLE: dict[str, tuple[str, Any]] = {
+    "integer": ("int", 1),
+    "number": ("float", 1.5),
+    "boolean": ("bool", True),
+    "string": ("str", "text"),
 }
 
 
@@ -109,7 +109,8 @@ class _Types:
         self.imports: set[str] = set()
 
     def resolve(self, schema: Any) -> Schema:
-        node: Any = schema if isinstance(schema, Mapping) else {}
+        """``schema`` with its local ``$ref`` chain followed (the referring keys win)."""
+        node: dict[str, Any] = dict(schema) if isinstance(schema, Mapping) else {}
         for _ in range(_MAX_DEPTH):
             ref = node.get("$ref")
             if not isinstance(ref, str) or not ref.startswith("#/"):
@@ -117,8 +118,8 @@ class _Types:
             target: Any = self._root
             for part in ref[2:].split("/"):
                 target = target.get(part, {}) if isinstance(target, Mapping) else {}
-            node = {**(target if isinstance(target, Mapping) else {}), **node}
-            node.pop("$ref", None)
+            own = {key: value for key, value in node.items() if key != "$ref"}
+            node = {**(target if isinstance(target, Mapping) else {}), **own}
         return node
 
     def field(self, schema: Any, depth: int = 0) -> tuple[str, Any, str | None]:
@@ -153,8 +154,8 @@ class _Types:
             self.imports.add(name)
             return annotation, sample, None
         if declared in _SIMPLE:
-            annotation, _, sample = _SIMPLE[declared]
-            return str(annotation), sample, None
+            annotation, sample = _SIMPLE[declared]
+            return annotation, sample, None
         if declared == "array" and depth < _MAX_DEPTH:
             item, _, _ = self.field(node.get("items", {}), depth + 1)
             return f"list[{item}]", [], None

@@ -31,6 +31,10 @@ __all__ = [
 DECIMAL_PRECISION = 18
 DECIMAL_SCALE = 4
 INT_RANGES = {"int": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
+API_INT_RANGES = {"int": INT_RANGES["int"], "bigint": (-(2**53 - 1), 2**53 - 1)}
+"""The bounds the API accepts and documents: a bigint is a safe integer, exact in every JSON
+parser (JavaScript's numbers, the doubles of JSON Schema tools); the column holds more, for
+values written by other means."""
 _CAMEL_SPLIT = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 _SA_TYPES = {
@@ -128,8 +132,8 @@ def _server_default(field: Field) -> str | None:
 
 def _bounds(field: Field) -> tuple[Any, Any]:
     low, high = field.min, field.max
-    if field.kind in INT_RANGES:
-        floor, ceiling = INT_RANGES[field.kind]
+    if field.kind in API_INT_RANGES:
+        floor, ceiling = API_INT_RANGES[field.kind]
         low = floor if low is None else max(low, floor)
         high = ceiling if high is None else min(high, ceiling)
     return low, high
