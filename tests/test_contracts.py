@@ -227,9 +227,8 @@ def test_check_gives_a_verdict_per_consumer_and_event() -> None:
         ("billing", EVENT, "compatible"),
         ("shipping", EVENT, "incompatible"),
     ]
-    assert report.checks[1].reasons() == [
-        "weight: consumer requires it; publisher does not send it"
-    ]
+    # the reason names the consumer, the field and the publisher
+    assert report.checks[1].reasons() == ["weight: shipping requires it; orders does not send it"]
     assert [(w.publisher, w.event) for w in report.warnings] == [("orders", "orders.order_deleted")]
     assert not report.ok
     data = report.as_dict()
@@ -237,7 +236,7 @@ def test_check_gives_a_verdict_per_consumer_and_event() -> None:
     assert data["checks"][1]["problems"][0] == {
         "kind": "missing-field",
         "path": "weight",
-        "message": "consumer requires it; publisher does not send it",
+        "message": "shipping requires it; orders does not send it",
         "publisher": "orders",
     }
     assert data["warnings"][0]["kind"] == "unconsumed"
@@ -279,7 +278,7 @@ def test_several_publishers_are_named_in_the_reasons() -> None:
     billing = contract("billing", consumes={EVENT: consumer({"total": {"type": "integer"}}, [])})
     [check] = check_contracts([first, second, billing]).checks
     assert check.publishers == ("legacy", "orders")
-    assert check.reasons() == ["legacy: total: publisher sends string, consumer expects integer"]
+    assert check.reasons() == ["legacy: total: legacy sends string, billing expects integer"]
 
 
 def test_load_contract_reads_the_file(tmp_path: Path) -> None:

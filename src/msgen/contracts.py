@@ -181,7 +181,9 @@ def _check_event(
     problems = [
         replace(problem, publisher=publisher)
         for publisher in publishers
-        for problem in compare_schemas(contracts[publisher].publishes[event], schema)
+        for problem in compare_schemas(
+            contracts[publisher].publishes[event], schema, consumer=consumer, publisher=publisher
+        )
     ]
     verdict: Verdict = "incompatible" if problems else "compatible"
     return EventCheck(consumer, event, tuple(publishers), verdict, tuple(problems))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from msgen.consumed import consumed_models
 from msgen.contracts import write_contract_file
 from msgen.domain.generate import plan_change, write_domain_files
 from msgen.domain.model import Domain, Entity
@@ -117,6 +118,7 @@ TEMPLATE_DEFAULTS: dict[str, object] = {
     "entities": [],
     "broker": "none",
     "consumes": [],
+    "consumed": {},
     "event_sourcing": False,
     "system_name": "system",
     "discovery": "static",
@@ -405,6 +407,7 @@ def _new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
         upstreams=upstreams,
         broker=broker,
         consumes=list(consumes),
+        consumed=consumed_models(workspace, consumes),
         event_sourcing=options.event_sourcing,
         tracing=options.tracing,
         metrics=options.metrics,

@@ -58,12 +58,19 @@ class Problem:
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
-def compare_schemas(published: Schema, consumed: Schema) -> list[Problem]:
+def compare_schemas(
+    published: Schema,
+    consumed: Schema,
+    *,
+    consumer: str = "consumer",
+    publisher: str = "publisher",
+) -> list[Problem]:
     """The problems a consumer with schema ``consumed`` has with payloads of ``published``.
 
-    Each schema is a whole document: its ``$ref`` pointers resolve inside itself.
+    Each schema is a whole document: its ``$ref`` pointers resolve inside itself. The
+    messages name the two sides ``consumer`` and ``publisher`` (e.g. the services).
     """
-    comparer = _Comparer(published, consumed)
+    comparer = _Comparer(published, consumed, consumer=consumer, publisher=publisher)
     problems: list[Problem] = []
     comparer.compare(published, consumed, "", problems, depth=0)
     return problems
@@ -125,8 +132,12 @@ def _show(values: Sequence[Any]) -> str:
 
 
 class _Comparer:
-    def __init__(self, published: Schema, consumed: Schema) -> None:
+    def __init__(
+        self, published: Schema, consumed: Schema, *, consumer: str, publisher: str
+    ) -> None:
         self._roots = {"publisher": published, "consumer": consumed}
+        self.consumer = consumer
+        self.publisher = publisher
         self._active: set[tuple[str, str]] = set()
 
     def compare(
@@ -155,13 +166,19 @@ class _Comparer:
             candidates = [c for c in accepted if _accepts(_kind(c), kind)]
             if kind is None:
                 expected = " or ".join(sorted({str(_kind(c)) for c in accepted}))
-                message = f"publisher does not fix the type; consumer expects {expected}"
+                message = (
+                    f"{self.publisher} does not fix the type; {self.consumer} expects {expected}"
+                )
                 out.append(Problem("type", path, message))
                 continue
             if not candidates:
                 expected = " or ".join(sorted({str(_kind(c)) for c in accepted}))
                 verb = "may send null" if kind == "null" else f"sends {kind}"
-                out.append(Problem("type", path, f"publisher {verb}, consumer expects {expected}"))
+                out.append(
+                    Problem(
+                        "type", path, f"{self.publisher} {verb}, {self.consumer} expects {expected}"
+                    )
+                )
                 continue
             best: list[Problem] | None = None
             for candidate in candidates:
@@ -187,13 +204,17 @@ class _Comparer:
         allowed = _values(consumed)
         if allowed is not None:
             if sent is None:
-                message = f"publisher may send any {kind}, consumer accepts only {_show(allowed)}"
+                message = (
+                    f"{self.publisher} may send any {kind}, "
+                    f"{self.consumer} accepts only {_show(allowed)}"
+                )
                 out.append(Problem("enum", path, message))
             else:
                 unknown = [value for value in sent if value not in allowed]
                 if unknown:
                     message = (
-                        f"publisher may send {_show(unknown)}, consumer accepts {_show(allowed)}"
+                        f"{self.publisher} may send {_show(unknown)}, "
+                        f"{self.consumer} accepts {_show(allowed)}"
                     )
                     out.append(Problem("enum", path, message))
             return
@@ -218,7 +239,7 @@ class _Comparer:
         if wanted and published.get("format") != wanted:
             got = published.get("format")
             sent = f"format {got}" if got else "no particular format"
-            message = f"consumer expects format {wanted}, publisher sends {sent}"
+            message = f"{self.consumer} expects format {wanted}, {self.publisher} sends {sent}"
             out.append(Problem("format", path, message))
         for key in (*_LOWER_BOUNDS, *_UPPER_BOUNDS):
             if key not in consumed:
@@ -227,11 +248,13 @@ class _Comparer:
             lower = key in _LOWER_BOUNDS
             if actual is None or (actual < limit if lower else actual > limit):
                 sent = "none" if actual is None else actual
-                message = f"consumer requires {key} {limit}, publisher's is {sent}"
+                message = f"{self.consumer} requires {key} {limit}, {self.publisher}'s is {sent}"
                 out.append(Problem("constraint", path, message))
         if "pattern" in consumed and published.get("pattern") != consumed["pattern"]:
             out.append(
-                Problem("constraint", path, f"consumer requires pattern {consumed['pattern']!r}")
+                Problem(
+                    "constraint", path, f"{self.consumer} requires pattern {consumed['pattern']!r}"
+                )
             )
 
     def _objects(
@@ -242,10 +265,10 @@ class _Comparer:
         declared: Mapping[str, Any] = consumed.get("properties", {})
         for name in consumed.get("required", []):
             if name not in sent:
-                message = "consumer requires it; publisher does not send it"
+                message = f"{self.consumer} requires it; {self.publisher} does not send it"
                 out.append(Problem("missing-field", _join(path, name), message))
             elif name not in always:
-                message = "consumer requires it; publisher may leave it out"
+                message = f"{self.consumer} requires it; {self.publisher} may leave it out"
                 out.append(Problem("missing-field", _join(path, name), message))
         extra = consumed.get("additionalProperties", True)
         for name in sorted(sent):
@@ -258,7 +281,7 @@ class _Comparer:
                     depth=depth + 1,
                 )
             elif extra is False:
-                message = "publisher sends it; consumer forbids unknown fields"
+                message = f"{self.publisher} sends it; {self.consumer} forbids unknown fields"
                 out.append(Problem("extra-field", _join(path, name), message))
             elif isinstance(extra, Mapping):
                 self.compare(
@@ -267,7 +290,9 @@ class _Comparer:
         more = published.get("additionalProperties")
         if more is True or isinstance(more, Mapping):
             if extra is False:
-                message = "publisher may send any field; consumer forbids unknown fields"
+                message = (
+                    f"{self.publisher} may send any field; {self.consumer} forbids unknown fields"
+                )
                 out.append(Problem("extra-field", _join(path, "*"), message))
             elif isinstance(extra, Mapping):
                 self.compare(

@@ -32,6 +32,10 @@ __all__ = [
 DECIMAL_PRECISION = 18
 DECIMAL_SCALE = 4
 INT_RANGES = {"int": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
+API_INT_RANGES = {"int": INT_RANGES["int"], "bigint": (-(2**53 - 1), 2**53 - 1)}
+"""The bounds the API accepts and documents: a bigint is a safe integer, exact in every JSON
+parser (JavaScript's numbers, the doubles of JSON Schema tools); the column holds more, for
+values written by other means."""
 _CAMEL_SPLIT = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 _SA_TYPES = {
@@ -129,8 +133,8 @@ def _server_default(field: Field) -> str | None:
 
 def _bounds(field: Field) -> tuple[Any, Any]:
     low, high = field.min, field.max
-    if field.kind in INT_RANGES:
-        floor, ceiling = INT_RANGES[field.kind]
+    if field.kind in API_INT_RANGES:
+        floor, ceiling = API_INT_RANGES[field.kind]
         low = floor if low is None else max(low, floor)
         high = ceiling if high is None else min(high, ceiling)
     return low, high
@@ -158,6 +162,35 @@ def _pydantic_args(field: Field) -> list[str]:
     if field.kind == "float":
         args.append("allow_inf_nan=False")
     return args
+
+
+DECIMAL_LIMIT = 10 ** (DECIMAL_PRECISION - DECIMAL_SCALE) - 1
+"""The largest whole number a decimal column holds, exact as a float too (JSON numbers)."""
+
+
+def _decimal_schema(field: Field) -> str | None:
+    """Arguments of the generated ``_decimal_schema(...)``: the decimal's true JSON Schema.
+
+    A number within the bounds, or (when the only bound is its sign) a string of at most
+    14 integer and 4 fraction digits; strings are still accepted beyond the schema.
+    """
+    if field.kind != "decimal":
+        return None
+    low = -DECIMAL_LIMIT if field.min is None else max(Decimal(str(field.min)), -DECIMAL_LIMIT)
+    high = DECIMAL_LIMIT if field.max is None else min(Decimal(str(field.max)), DECIMAL_LIMIT)
+    if field.min is None and field.max is None:
+        text = '"signed"'
+    elif field.max is None and Decimal(str(field.min)) == 0:
+        text = '"unsigned"'
+    else:
+        text = "None"
+    return f"{_number(low)}, {_number(high)}, text={text}"
+
+
+def _number(value: Decimal | int) -> str:
+    """A JSON Schema bound as a Python literal (an int when whole)."""
+    number = Decimal(value)
+    return str(int(number)) if number == number.to_integral_value() else repr(float(number))
 
 
 def _sample(entity: Entity, field: Field, variant: int) -> Any:  # noqa: PLR0911 (one per kind)
@@ -268,6 +301,7 @@ def _field_data(entity: Entity, field: Field, tables: dict[str, dict[str, str]])
         "server_default": _server_default(field),
         "pydantic_args": ", ".join(_pydantic_args(field)),
         "pydantic_arg_list": _pydantic_args(field),
+        "decimal_schema": _decimal_schema(field),
         "unique": field.unique,
         "index": field.index and not field.unique,
         "filter": kind in {"enum", "ref", "bool"} or field.index or field.unique,
