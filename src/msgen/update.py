@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from msgen.domain.generate import DomainChange
 from msgen.errors import TemplateBaseMissingError, UpdateError
@@ -43,6 +43,9 @@ from msgen.template_versions import (
 )
 from msgen.vcs import check_clean, git, service_files, template_repo
 from msgen.workspace import WorkspaceFile
+
+if TYPE_CHECKING:
+    from msgen.template_render import Template
 
 __all__ = [
     "ANSWERS_FILE",
@@ -100,8 +103,9 @@ def read_answers(target: Path) -> dict[str, Any]:
     import yaml
 
     path = target / ANSWERS_FILE
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the file can be 100 KB
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
     except FileNotFoundError:
         raise UpdateError(
             f"{target} has no {ANSWERS_FILE}, so msgen cannot tell what generated it",
@@ -319,6 +323,21 @@ def _domain_step(
     return answers, step
 
 
+def _quick_template(
+    template: str, *, old: str | None, new: str, answers: Mapping[str, Any], conflict: Conflict
+) -> Template | None:
+    """The template to merge ``answers`` without copier, or None for copier's update.
+
+    Only a change of the domain (``entities``) at the current template version, with
+    conflicts left inline, and a template :mod:`msgen.template_render` can render.
+    """
+    if old != new or conflict != "inline" or not answers or set(answers) - {"entities"}:
+        return None
+    from msgen.template_render import load_template
+
+    return load_template(template_source(template))
+
+
 def _refresh_contracts(project: Path, answers: Mapping[str, Any]) -> None:
     """Regenerate ``contracts/`` in the sandbox when the service has events.
 
@@ -374,12 +393,14 @@ def update_service(
             dry_run=dry_run,
             answers=recorded,
         )
+    quick = _quick_template(template, old=old, new=new, answers=answers, conflict=conflict)
     with tempfile.TemporaryDirectory(prefix="msgen-update-") as tmp:
         scratch = Path(tmp)
-        say(f"{name}: preparing the template versions")
-        base = _base_template(workspace, template, old, new, scratch)
         repo = scratch / "template"
-        template_repo(repo, old=base, new=template_source(template))
+        if quick is None:
+            say(f"{name}: preparing the template versions")
+            base = _base_template(workspace, template, old, new, scratch)
+            template_repo(repo, old=base, new=template_source(template))
         say(f"{name}: copying the service into a sandbox")
         files = service_files(target, scratch, under_git=under_git)
         if ANSWERS_FILE not in files:
@@ -391,12 +412,27 @@ def update_service(
         for file in files:
             (project / file).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(target / file, project / file)
-        _set_source(project / ANSWERS_FILE, src_path=str(repo), commit="0.0.1")
-        git("init", "-q", cwd=project)
-        git("add", "-A", "--force", cwd=project)
-        git("commit", "-q", "--allow-empty", "-m", "before msgen update", cwd=project)
-        say(f"{name}: merging template {old or '(unrecorded)'} -> {new}")
-        _copier_update(project, data={**(answers or {}), "msgen_version": new}, conflict=conflict)
+        if quick is None:
+            _set_source(project / ANSWERS_FILE, src_path=str(repo), commit="0.0.1")
+            git("init", "-q", cwd=project)
+            git("add", "-A", "--force", cwd=project)
+            git("commit", "-q", "--allow-empty", "-m", "before msgen update", cwd=project)
+            say(f"{name}: merging template {old or '(unrecorded)'} -> {new}")
+            _copier_update(
+                project, data={**(answers or {}), "msgen_version": new}, conflict=conflict
+            )
+        else:
+            from msgen.merge_render import merge_render
+
+            say(f"{name}: merging the new answers (template {new})")
+            merge_render(
+                project,
+                quick,
+                recorded=recorded,
+                answers={**answers, "msgen_version": new},
+                files=files,
+                src_path=str(template_source(template)),
+            )
         _set_source(project / ANSWERS_FILE, src_path=str(template_source(template)), commit=None)
         change = domain_step(project) if domain_step is not None else None
         _refresh_contracts(project, read_answers(project))
