@@ -126,7 +126,9 @@ def main() -> None:
         for index in range(runs):
             shop = root / f"new{index}"
             shop.mkdir()
-            starter.append(run([*MSGEN, "new", "service", "orders", "--defaults"], cwd=shop, env=env))
+            starter.append(
+                run([*MSGEN, "new", "service", "orders", "--defaults"], cwd=shop, env=env)
+            )
             big.append(run([*wrapper, "new", "service", "things", "--defaults"], cwd=shop, env=env))
         s = line("(a) new service, starter entity", starter)
         b = line(f"(a) new service, {ENTITIES}x{FIELDS} domain", big)
@@ -139,7 +141,9 @@ def main() -> None:
         added = []
         for index in range(runs):
             field = f"note{index}:text?"
-            added.append(run([*MSGEN, "add", "field", "things", "Thing5", field], cwd=shop, env=env))
+            added.append(
+                run([*MSGEN, "add", "field", "things", "Thing5", field], cwd=shop, env=env)
+            )
             git("add", "-A", cwd=shop)
             git("commit", "-qm", f"add {field}", cwd=shop)
         a = line(f"(b) add field on the {ENTITIES}x{FIELDS} service", added)

@@ -57,12 +57,16 @@ def affected(template: Template, item: TemplateFile, changed: frozenset[str]) ->
 
 
 def _render(
-    template: Template, items: Sequence[TemplateFile], context: Mapping[str, Any]
+    template: Template,
+    items: Sequence[TemplateFile],
+    context: Mapping[str, Any],
+    *,
+    skip: str | None = None,
 ) -> dict[str, tuple[TemplateFile, bytes]]:
     rendered: dict[str, tuple[TemplateFile, bytes]] = {}
     for item in items:
         destination = template.destination(item, context)
-        if destination is not None:
+        if destination is not None and destination != skip:
             rendered[destination] = (item, template.render_file(item, context))
     return rendered
 
@@ -93,23 +97,26 @@ def merge_render(
     answers: Mapping[str, Any],
     files: Sequence[str],
     src_path: str,
-) -> None:
+) -> dict[str, Any]:
     """Bring ``project`` (a copy of the service's ``files``) to the template with ``answers``.
 
     ``recorded`` are the answers the service was rendered with (its answers file), and
-    ``answers`` the ones that change; the template version is the same.
+    ``answers`` the ones that change; the template version is the same. Returns the answers
+    the answers file now records (what reading it back would give).
     """
     old_answers = {k: v for k, v in recorded.items() if not k.startswith("_")}
     new_answers = {**old_answers, **answers}
     name = project.name
     old = template.context(old_answers, src_path=src_path, dst_name=name)
     new = template.context(new_answers, src_path=src_path, dst_name=name)
+    remembered = dict(new["_copier_answers"])
     changed = frozenset(key for key in template.questions if old.get(key) != new.get(key))
     if not changed:
-        return
+        return remembered
     items = [item for item in template.files if affected(template, item, changed)]
-    before = _render(template, items, old)
     after = _render(template, items, new)
+    # The answers file is the new render whatever the old one was: no need for the old.
+    before = _render(template, items, old, skip=template.answers_file)
     present = set(files)
     with tempfile.TemporaryDirectory(prefix="msgen-merge-") as tmp:
         scratch = Path(tmp)
@@ -142,3 +149,4 @@ def merge_render(
                 path.chmod(template.mode(item))
                 continue
             _merge(path, old_text or b"", new_text, scratch)
+    return remembered

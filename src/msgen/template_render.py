@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from jinja2 import Environment
+    import jinja2
+    from jinja2 import BytecodeCache, Environment
 
 __all__ = ["Template", "TemplateFile", "load_template"]
 
@@ -42,35 +43,76 @@ _SUPPORTED_TYPES = frozenset({"str", "int", "float", "bool", "yaml", "json"})
 _EXTENSIONS = ("jinja2_ansible_filters.AnsibleCoreFiltersExtension",)
 
 
+def _to_bool(value: Any) -> bool:
+    """copier's ``cast_to_bool``: a number, a YAML boolean or null word, else ``bool()``."""
+    try:
+        return bool(float(value))
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, str):
+        lower = value.strip().lower()
+        if lower in {"", "n", "no", "f", "false", "off", "~", "null", "none"}:
+            return False
+        if lower in {"y", "yes", "t", "true", "on"}:
+            return True
+    return bool(value)
+
+
+def _to_str(value: Any) -> Any:
+    """copier's ``cast_to_str``: numbers become their text, bytes are decoded."""
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode()
+    return value
+
+
 def _cast(type_name: str, value: Any) -> Any:
     """An answer cast to its question's type, as copier casts it."""
     import json
 
     import yaml
 
-    if type_name == "bool":
-        try:
-            return bool(float(value))
-        except (TypeError, ValueError):
-            pass
-        if isinstance(value, str):
-            lower = value.strip().lower()
-            if lower in {"", "n", "no", "f", "false", "off", "~", "null", "none"}:
-                return False
-            if lower in {"y", "yes", "t", "true", "on"}:
-                return True
-        return bool(value)
     if type_name in {"yaml", "json"}:
         if not isinstance(value, str):
-            return value
+            return value  # already data (copier keeps it as it is)
         return yaml.safe_load(value) if type_name == "yaml" else json.loads(value)
-    if type_name == "int":
-        return int(value)
-    if type_name == "float":
-        return float(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return value
+    casts: dict[str, Callable[[Any], Any]] = {
+        "bool": _to_bool,
+        "int": int,
+        "float": float,
+        "str": _to_str,
+    }
+    return casts[type_name](value)
+
+
+def _bytecode_cache(envops: Mapping[str, Any]) -> BytecodeCache | None:
+    """Compiled templates kept between runs (``~/.cache/msgen/jinja-*``), when writable.
+
+    Compiling the domain's templates costs more than rendering them. Jinja checks each
+    cached entry against its source's digest; the directory's name digests what else shapes
+    the compiled code (Jinja's version, the environment's options), so no entry is reused
+    across them. Entries are written to a temporary name and renamed.
+    """
+    import hashlib
+    import json
+
+    import jinja2
+    from jinja2 import FileSystemBytecodeCache
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    key = json.dumps(
+        [jinja2.__version__, sys.version, "sandbox", _EXTENSIONS, sorted(envops.items())],
+        default=str,
+    )
+    directory = Path(base) / "msgen" / f"jinja-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(directory, os.W_OK):
+        return None
+    return FileSystemBytecodeCache(str(directory))
 
 
 def _to_nice_yaml(value: Any, indent: int = 4, *args: Any, **kw: Any) -> str:
@@ -117,6 +159,7 @@ class Template:
     files: tuple[TemplateFile, ...]
     _env: Environment | None = field(default=None, repr=False)
     _variables: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    _segments: dict[str, jinja2.Template] = field(default_factory=dict, repr=False)
 
     @property
     def env(self) -> Environment:
@@ -128,6 +171,7 @@ class Template:
             self._env = SandboxedEnvironment(
                 loader=FileSystemLoader([str(self.root)]),
                 extensions=list(_EXTENSIONS),
+                bytecode_cache=_bytecode_cache(self.envops),
                 **self.envops,
             )
             import yaml
@@ -144,7 +188,9 @@ class Template:
             if question.get("when", True) is not False and not question.get("secret")
         )
 
-    def context(self, answers: Mapping[str, Any], *, src_path: str, dst_name: str) -> dict[str, Any]:
+    def context(
+        self, answers: Mapping[str, Any], *, src_path: str, dst_name: str
+    ) -> dict[str, Any]:
         """The render context of ``answers`` (the recorded ones, or the new ones)."""
         values: dict[str, Any] = {}
         for name, question in self.questions.items():
@@ -184,11 +230,17 @@ class Template:
             self._variables[source] = found
         return found
 
+    def _segment(self, part: str) -> jinja2.Template:
+        compiled = self._segments.get(part)
+        if compiled is None:
+            compiled = self._segments[part] = self.env.from_string(part)
+        return compiled
+
     def destination(self, item: TemplateFile, context: Mapping[str, Any]) -> str | None:
         """Where ``item`` is rendered to with ``context``; None when a segment is empty."""
         rendered: list[str] = []
         for part in item.parts:
-            text = self.env.from_string(part).render(**context) if "{" in part else part
+            text = self._segment(part).render(**context) if "{" in part else part
             if not text:
                 return None
             if text == self.answers_file:
