@@ -288,3 +288,16 @@ def test_quick_path_is_only_for_a_domain_change_at_the_current_version() -> None
     assert not update._quick_template(
         "service", old="1", new="1", answers=features, conflict="inline"
     )
+
+
+@pytest.mark.usefixtures("no_copier")
+def test_update_after_a_hand_edited_domain_takes_the_quick_path(workspace: Path) -> None:
+    manifest = workspace / "msgen.yaml"
+    status = "          status: enum(pending, paid, shipped) = pending\n"
+    assert status in manifest.read_text()
+    manifest.write_text(manifest.read_text().replace(status, status + "          note: text?\n"))
+    git("commit", "-qam", "a field by hand", cwd=workspace)
+    result = runner.invoke(app, ["update", "orders"])
+    assert result.exit_code == 0, result.output
+    assert "note: Mapped[str | None]" in (workspace / MODELS).read_text()
+    assert len(list((workspace / "orders/src/orders/migrations/versions").glob("0004_*.py"))) == 1

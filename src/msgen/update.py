@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -46,6 +46,7 @@ from msgen.workspace import WorkspaceFile
 
 if TYPE_CHECKING:
     from msgen.template_render import Template
+    from msgen.warm_export import WarmExport
 
 __all__ = [
     "ANSWERS_FILE",
@@ -339,7 +340,24 @@ def _quick_template(
     return load_template(template_source(template))
 
 
-def _refresh_contracts(project: Path, answers: Mapping[str, Any]) -> None:
+@contextlib.contextmanager
+def _warm_export(needed: bool) -> Iterator[WarmExport | None]:
+    """A Python for the contract export, started now when the quick path will export.
+
+    Its interpreter start and pydantic import overlap the render; it is stopped if unused.
+    """
+    if not needed:
+        yield None
+        return
+    from msgen.warm_export import WarmExport
+
+    with WarmExport() as warm:
+        yield warm
+
+
+def _refresh_contracts(
+    project: Path, answers: Mapping[str, Any], *, warm: WarmExport | None = None
+) -> None:
     """Regenerate ``contracts/`` in the sandbox when the service has events.
 
     The event models may have arrived with this update (``msgen add broker``) or changed in
@@ -354,7 +372,10 @@ def _refresh_contracts(project: Path, answers: Mapping[str, Any]) -> None:
     from msgen.errors import ContractError
 
     with contextlib.suppress(ContractError):
-        write_contract_file(project, package=package)
+        if warm is not None:
+            warm.run(project, package=package)
+        else:
+            write_contract_file(project, package=package)
 
 
 def update_service(
@@ -396,7 +417,10 @@ def update_service(
         )
     quick = _quick_template(template, old=old, new=new, answers=answers, conflict=conflict)
     quick_answers: dict[str, Any] | None = None
-    with tempfile.TemporaryDirectory(prefix="msgen-update-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="msgen-update-") as tmp,
+        _warm_export(quick is not None and recorded.get("broker", "none") != "none") as warm,
+    ):
         scratch = Path(tmp)
         repo = scratch / "template"
         if quick is None:
@@ -439,7 +463,7 @@ def update_service(
         change = domain_step(project) if domain_step is not None else None
         # The quick path knows what it wrote; reading 100 KB of YAML back costs a tenth of it.
         final_answers = read_answers(project) if quick_answers is None else quick_answers
-        _refresh_contracts(project, final_answers)
+        _refresh_contracts(project, final_answers, warm=warm)
         changes = _compare(target, project, files)
         diff = _diff(target, project, changes) if dry_run else ""
         if not dry_run:
