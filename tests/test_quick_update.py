@@ -301,3 +301,16 @@ def test_update_after_a_hand_edited_domain_takes_the_quick_path(workspace: Path)
     assert result.exit_code == 0, result.output
     assert "note: Mapped[str | None]" in (workspace / MODELS).read_text()
     assert len(list((workspace / "orders/src/orders/migrations/versions").glob("0004_*.py"))) == 1
+
+
+def test_an_unusable_template_cache_only_costs_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    template = load_template(template_source("service"))
+    assert template is not None
+    answers = answers_of(VARIANTS["starter-sqlite"])
+    context = template.context(answers, src_path="/templates/service", dst_name="orders")
+    assert "src/orders/models.py" in template.render(context)

@@ -23,6 +23,7 @@ with ``copier copy`` byte for byte.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jinja2
     from jinja2 import BytecodeCache, Environment
+    from jinja2.bccache import Bucket
 
 __all__ = ["Template", "TemplateFile", "load_template"]
 
@@ -100,7 +102,21 @@ def _bytecode_cache(envops: Mapping[str, Any]) -> BytecodeCache | None:
     import jinja2
     from jinja2 import FileSystemBytecodeCache
 
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    class QuietCache(FileSystemBytecodeCache):
+        """A cache that never fails a render: an entry it cannot read or write is skipped."""
+
+        def load_bytecode(self, bucket: Bucket) -> None:
+            with contextlib.suppress(OSError):
+                super().load_bytecode(bucket)
+
+        def dump_bytecode(self, bucket: Bucket) -> None:
+            with contextlib.suppress(OSError):
+                super().dump_bytecode(bucket)
+
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:  # no home directory
+        return None
     key = json.dumps(
         [jinja2.__version__, sys.version, "sandbox", _EXTENSIONS, sorted(envops.items())],
         default=str,
@@ -112,7 +128,7 @@ def _bytecode_cache(envops: Mapping[str, Any]) -> BytecodeCache | None:
         return None
     if not os.access(directory, os.W_OK):
         return None
-    return FileSystemBytecodeCache(str(directory))
+    return QuietCache(str(directory))
 
 
 def _to_nice_yaml(value: Any, indent: int = 4, *args: Any, **kw: Any) -> str:
