@@ -16,14 +16,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from msgen.contracts import CONTRACT_FILE
 from msgen.errors import ContractError
 
 __all__ = ["WarmExport"]
 
 _BOOT = """
 import os, runpy, sys
-import pydantic, pydantic.json_schema  # what every export imports, loaded ahead
+# What every export imports, loaded ahead: pydantic (and its plugin scan, which the first
+# model class runs), argparse and json for the module, the types of the event fields.
+import argparse, datetime, decimal, enum, json, typing, uuid
+import pydantic, pydantic.json_schema
+class _Warm(pydantic.BaseModel):
+    field: int = 0
+del _Warm
 line = sys.stdin.readline().rstrip("\\n")
 if not line:
     raise SystemExit(0)
@@ -52,6 +57,8 @@ class WarmExport:
 
     def run(self, service_dir: Path, *, package: str) -> Path:
         """Write ``contracts/`` in ``service_dir`` (as ``write_contract_file`` does)."""
+        from msgen.contracts import CONTRACT_FILE
+
         process, self._process = self._process, None
         if process is None:
             raise ContractError("the contract export already ran")
