@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from msgen.domain.generate import DomainChange
+from msgen.domain.model import Domain
 from msgen.errors import TemplateBaseMissingError, UpdateError
 from msgen.render import is_empty_dir
 from msgen.template_versions import (
@@ -292,8 +293,26 @@ def update_services(
     return results
 
 
+def _domains(
+    workspace: WorkspaceFile, name: str, recorded: Mapping[str, Any]
+) -> tuple[Domain, Domain] | None:
+    """The domain the service was rendered with and the workspace's, when they differ."""
+    from msgen.domain.generate import domain_of_answers
+
+    entry = workspace.model.services[name]
+    if entry.kind != "service" or not entry.entities:
+        return None
+    new = entry.domain()
+    old = domain_of_answers(dict(recorded))
+    return None if new == old else (old, new)
+
+
 def _domain_step(
-    workspace: WorkspaceFile, name: str, recorded: Mapping[str, Any], answers: dict[str, Any]
+    workspace: WorkspaceFile,
+    name: str,
+    recorded: Mapping[str, Any],
+    answers: dict[str, Any],
+    domains: tuple[Domain, Domain] | None,
 ) -> tuple[dict[str, Any], Callable[[Path], DomainChange] | None]:
     """The answers and sandbox step of a domain change, when ``msgen.yaml`` has one.
 
@@ -303,16 +322,12 @@ def _domain_step(
     The change is planned first, so a change that would lose rows is refused before
     anything is rendered.
     """
-    from msgen.domain.generate import domain_of_answers, plan_change, write_domain_files
+    from msgen.domain.generate import plan_change, write_domain_files
     from msgen.domain.view import template_entities
 
-    entry = workspace.model.services[name]
-    if entry.kind != "service" or not entry.entities:
+    if domains is None:
         return answers, None
-    new = entry.domain()
-    old = domain_of_answers(dict(recorded))
-    if new == old:
-        return answers, None
+    old, new = domains
     package = str(recorded.get("package_name") or name.replace("-", "_"))
     plan_change(workspace.service_dir(name), package=package, old=old, new=new, service_name=name)
     answers["entities"] = template_entities(new)
@@ -344,7 +359,8 @@ def _quick_template(
 def _warm_export(needed: bool) -> Iterator[WarmExport | None]:
     """A Python for the contract export, started now when the quick path will export.
 
-    Its interpreter start and pydantic import overlap the render; it is stopped if unused.
+    Its interpreter start and pydantic import overlap the planning and the render; it is
+    stopped if unused.
     """
     if not needed:
         yield None
@@ -355,27 +371,72 @@ def _warm_export(needed: bool) -> Iterator[WarmExport | None]:
         yield warm
 
 
-def _refresh_contracts(
+def _start_contracts(
     project: Path, answers: Mapping[str, Any], *, warm: WarmExport | None = None
-) -> None:
-    """Regenerate ``contracts/`` in the sandbox when the service has events.
+) -> Callable[[], None]:
+    """Start regenerating ``contracts/`` in the sandbox when the service has events.
 
     The event models may have arrived with this update (``msgen add broker``) or changed in
     it; the committed schema files must follow them, or the service's own contract test
     fails. A merge that leaves ``events.py`` conflicted cannot be exported: the conflict is
-    already reported, and the files are refreshed when the user reruns the export.
+    already reported, and the files are refreshed when the user reruns the export. Returns
+    the wait for it: with ``warm`` the export runs meanwhile, without it in the wait.
     """
     package = answers.get("package_name")
     if answers.get("broker", "none") == "none" or not isinstance(package, str):
-        return
+        return lambda: None
     from msgen.contracts import write_contract_file
     from msgen.errors import ContractError
 
-    with contextlib.suppress(ContractError):
-        if warm is not None:
-            warm.run(project, package=package)
-        else:
-            write_contract_file(project, package=package)
+    def wait() -> None:
+        with contextlib.suppress(ContractError):
+            if warm is not None:
+                warm.wait()
+            else:
+                write_contract_file(project, package=package)
+
+    if warm is not None:
+        with contextlib.suppress(ContractError):
+            warm.start(project, package=package)
+    return wait
+
+
+def _copier_path(
+    project: Path, answers: Mapping[str, Any], *, conflict: Conflict, source: str
+) -> None:
+    """Copier's update of the sandbox ``project`` (a git repository made here)."""
+    git("init", "-q", cwd=project)
+    git("add", "-A", "--force", cwd=project)
+    git("commit", "-q", "--allow-empty", "-m", "before msgen update", cwd=project)
+    _copier_update(project, data=answers, conflict=conflict)
+    _set_source(project / ANSWERS_FILE, src_path=source, commit=None)
+
+
+def _quick_path(
+    project: Path,
+    template: Template,
+    *,
+    recorded: Mapping[str, Any],
+    answers: Mapping[str, Any],
+    files: list[str],
+    source: str,
+    domain_step: Callable[[Path], DomainChange] | None,
+    warm: WarmExport | None,
+) -> tuple[dict[str, Any], DomainChange | None]:
+    """The quick update of the sandbox ``project``: its final answers and domain change."""
+    from msgen.merge_render import merge_render
+
+    write_answers = merge_render(
+        project, template, recorded=recorded, answers=answers, files=files, src_path=source
+    )
+    change = domain_step(project) if domain_step is not None else None
+    # The export reads neither the answers file nor the revision: it runs while the answers
+    # file is rendered (which the quick path need not read back: it knows what it wrote).
+    exported = _start_contracts(project, recorded, warm=warm)
+    final_answers = write_answers()
+    _set_source(project / ANSWERS_FILE, src_path=source, commit=None)
+    exported()
+    return final_answers, change
 
 
 def update_service(
@@ -402,74 +463,70 @@ def update_service(
     old = recorded.get("msgen_version")
     old = str(old) if old is not None else None
     new = template_version(template)
-    answers, domain_step = _domain_step(workspace, name, recorded, dict(answers or {}))
-    if old == new and not answers:
-        return ServiceUpdate(
-            name=name,
-            target=target,
-            old_version=old,
-            new_version=new,
-            changes=(),
-            diff="",
-            under_git=under_git,
-            dry_run=dry_run,
-            answers=recorded,
-        )
-    quick = _quick_template(template, old=old, new=new, answers=answers, conflict=conflict)
-    quick_answers: dict[str, Any] | None = None
-    with (
-        tempfile.TemporaryDirectory(prefix="msgen-update-") as tmp,
-        _warm_export(quick is not None and recorded.get("broker", "none") != "none") as warm,
-    ):
-        scratch = Path(tmp)
-        repo = scratch / "template"
-        if quick is None:
-            say(f"{name}: preparing the template versions")
-            base = _base_template(workspace, template, old, new, scratch)
-            template_repo(repo, old=base, new=template_source(template))
-        say(f"{name}: copying the service into a sandbox")
-        files = service_files(target, scratch, under_git=under_git)
-        if ANSWERS_FILE not in files:
-            raise UpdateError(
-                f"git ignores {target / ANSWERS_FILE}, so the update cannot see the service",
-                hint="stop ignoring the service's directory (see git check-ignore -v)",
+    domains = _domains(workspace, name, recorded)
+    # A domain change at the current version takes the quick path; its contract export
+    # starts warming up now, before the change is planned.
+    exports = domains is not None and old == new and not answers and conflict == "inline"
+    with _warm_export(exports and recorded.get("broker", "none") != "none") as warm:
+        answers, domain_step = _domain_step(workspace, name, recorded, dict(answers or {}), domains)
+        if old == new and not answers:
+            return ServiceUpdate(
+                name=name,
+                target=target,
+                old_version=old,
+                new_version=new,
+                changes=(),
+                diff="",
+                under_git=under_git,
+                dry_run=dry_run,
+                answers=recorded,
             )
-        project = scratch / "project" / target.name
-        for file in files:
-            (project / file).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(target / file, project / file)
-        if quick is None:
-            _set_source(project / ANSWERS_FILE, src_path=str(repo), commit="0.0.1")
-            git("init", "-q", cwd=project)
-            git("add", "-A", "--force", cwd=project)
-            git("commit", "-q", "--allow-empty", "-m", "before msgen update", cwd=project)
-            say(f"{name}: merging template {old or '(unrecorded)'} -> {new}")
-            _copier_update(
-                project, data={**(answers or {}), "msgen_version": new}, conflict=conflict
-            )
-        else:
-            from msgen.merge_render import merge_render
-
-            say(f"{name}: merging the new answers (template {new})")
-            quick_answers = merge_render(
-                project,
-                quick,
-                recorded=recorded,
-                answers={**answers, "msgen_version": new},
-                files=files,
-                src_path=str(template_source(template)),
-            )
-        _set_source(project / ANSWERS_FILE, src_path=str(template_source(template)), commit=None)
-        change = domain_step(project) if domain_step is not None else None
-        # The quick path knows what it wrote; reading 100 KB of YAML back costs a tenth of it.
-        final_answers = read_answers(project) if quick_answers is None else quick_answers
-        _refresh_contracts(project, final_answers, warm=warm)
-        changes = _compare(target, project, files)
-        diff = _diff(target, project, changes) if dry_run else ""
-        if not dry_run:
-            store_template(workspace.root, template)  # the base of the next update
-            say(f"{name}: writing {len(changes)} files")
-            _write_back(target, project, changes)
+        quick = _quick_template(template, old=old, new=new, answers=answers, conflict=conflict)
+        with tempfile.TemporaryDirectory(prefix="msgen-update-") as tmp:
+            scratch = Path(tmp)
+            repo = scratch / "template"
+            if quick is None:
+                say(f"{name}: preparing the template versions")
+                base = _base_template(workspace, template, old, new, scratch)
+                template_repo(repo, old=base, new=template_source(template))
+            say(f"{name}: copying the service into a sandbox")
+            files = service_files(target, scratch, under_git=under_git)
+            if ANSWERS_FILE not in files:
+                raise UpdateError(
+                    f"git ignores {target / ANSWERS_FILE}, so the update cannot see the service",
+                    hint="stop ignoring the service's directory (see git check-ignore -v)",
+                )
+            project = scratch / "project" / target.name
+            for file in files:
+                (project / file).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(target / file, project / file)
+            source = str(template_source(template))
+            answers = {**answers, "msgen_version": new}
+            if quick is None:
+                say(f"{name}: merging template {old or '(unrecorded)'} -> {new}")
+                _set_source(project / ANSWERS_FILE, src_path=str(repo), commit="0.0.1")
+                _copier_path(project, answers, conflict=conflict, source=source)
+                change = domain_step(project) if domain_step is not None else None
+                final_answers = read_answers(project)
+                _start_contracts(project, final_answers)()
+            else:
+                say(f"{name}: merging the new answers (template {new})")
+                final_answers, change = _quick_path(
+                    project,
+                    quick,
+                    recorded=recorded,
+                    answers=answers,
+                    files=files,
+                    source=source,
+                    domain_step=domain_step,
+                    warm=warm,
+                )
+            changes = _compare(target, project, files)
+            diff = _diff(target, project, changes) if dry_run else ""
+            if not dry_run:
+                store_template(workspace.root, template)  # the base of the next update
+                say(f"{name}: writing {len(changes)} files")
+                _write_back(target, project, changes)
     return ServiceUpdate(
         name=name,
         target=target,

@@ -54,22 +54,34 @@ class WarmExport:
             env=env,
             text=True,
         )
+        self._directory = Path()
 
-    def run(self, service_dir: Path, *, package: str) -> Path:
-        """Write ``contracts/`` in ``service_dir`` (as ``write_contract_file`` does)."""
+    def start(self, service_dir: Path, *, package: str) -> None:
+        """Hand over ``service_dir``: the export runs while msgen goes on."""
+        if self._process is None or self._process.stdin is None:
+            raise ContractError("the contract export already ran")
+        self._directory = service_dir
+        try:
+            self._process.stdin.write(f"{service_dir}\0{package}.contracts\n")
+            self._process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died early: wait() reports what it said
+
+    def wait(self) -> Path:
+        """Wait for the export; ``contracts/`` is written (as ``write_contract_file`` does)."""
         from msgen.contracts import CONTRACT_FILE
 
         process, self._process = self._process, None
         if process is None:
             raise ContractError("the contract export already ran")
-        stdout, stderr = process.communicate(f"{service_dir}\0{package}.contracts\n")
+        stdout, stderr = process.communicate()
         if process.returncode != 0:
             lines = (stderr or stdout).strip().splitlines()
             raise ContractError(
                 f"could not write {CONTRACT_FILE.as_posix()}: "
                 f"{lines[-1] if lines else process.returncode}"
             )
-        return service_dir / CONTRACT_FILE
+        return self._directory / CONTRACT_FILE
 
     def __enter__(self) -> WarmExport:
         return self
