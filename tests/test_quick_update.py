@@ -6,6 +6,7 @@ copier's update leaves: hand edits kept, conflicts marked (exit 1), the same tre
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -314,3 +315,43 @@ def test_an_unusable_template_cache_only_costs_time(
     answers = answers_of(VARIANTS["starter-sqlite"])
     context = template.context(answers, src_path="/templates/service", dst_name="orders")
     assert "src/orders/models.py" in template.render(context)
+
+
+def test_warm_export_runs_the_module_as_python_m_would(tmp_path: Path) -> None:
+    from msgen.warm_export import WarmExport
+
+    package = tmp_path / "src" / "shop"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "contracts.py").write_text(
+        "import json, os, sys\n"
+        "from pathlib import Path\n"
+        "Path('contracts').mkdir()\n"
+        "Path('contracts/events.json').write_text(json.dumps(\n"
+        "    [__name__, os.getcwd(), sys.path[0], sys.path[1], sys.argv[1:]]))\n"
+    )
+    with WarmExport() as warm:
+        warm.start(tmp_path, package="shop")
+        warm.wait()
+    written = (tmp_path / "contracts" / "events.json").read_text()
+    assert json.loads(written) == [
+        "__main__",
+        str(tmp_path),
+        str(tmp_path),
+        str(tmp_path / "src"),
+        [],
+    ]
+
+
+def test_a_failing_warm_export_is_one_contract_error(tmp_path: Path) -> None:
+    from msgen.errors import ContractError
+    from msgen.warm_export import WarmExport
+
+    package = tmp_path / "src" / "shop"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "contracts.py").write_text("raise SystemExit('events.py does not import')\n")
+    with WarmExport() as warm:
+        warm.start(tmp_path, package="shop")
+        with pytest.raises(ContractError, match=r"events\.py does not import"):
+            warm.wait()

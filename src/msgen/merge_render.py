@@ -149,7 +149,7 @@ def merge_render(
 
     def write_answers() -> dict[str, Any]:
         """The answers file: always the new render, whatever the old one was."""
-        for item in template.files:
+        for item in items:  # the answers file reads ``_copier_answers``: it is among them
             if template.destination(item, new) == skip:
                 (project / skip).write_bytes(template.render_file(item, new))
         return dict(new["_copier_answers"])

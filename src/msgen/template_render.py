@@ -88,6 +88,27 @@ def _cast(type_name: str, value: Any) -> Any:
     return casts[type_name](value)
 
 
+_SEGMENT = "\0segment:"
+"""Template names for path segments: the source follows the prefix."""
+
+
+def _loader(root: Path) -> jinja2.BaseLoader:
+    """copier's loader (the template's root), which also serves path segments by name."""
+    from jinja2 import BaseLoader, FileSystemLoader
+
+    files = FileSystemLoader([str(root)])
+
+    class Loader(BaseLoader):
+        def get_source(
+            self, environment: Environment, template: str
+        ) -> tuple[str, str | None, Callable[[], bool] | None]:
+            if template.startswith(_SEGMENT):
+                return template.removeprefix(_SEGMENT), None, lambda: True
+            return files.get_source(environment, template)
+
+    return Loader()
+
+
 def _bytecode_cache(envops: Mapping[str, Any]) -> BytecodeCache | None:
     """Compiled templates kept between runs (``~/.cache/msgen/jinja-*``), when writable.
 
@@ -174,18 +195,16 @@ class Template:
     questions: dict[str, dict[str, Any]]
     files: tuple[TemplateFile, ...]
     _env: Environment | None = field(default=None, repr=False)
-    _variables: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     _segments: dict[str, jinja2.Template] = field(default_factory=dict, repr=False)
 
     @property
     def env(self) -> Environment:
         """The Jinja sandbox copier would render this template with (built once)."""
         if self._env is None:
-            from jinja2 import FileSystemLoader
             from jinja2.sandbox import SandboxedEnvironment
 
             self._env = SandboxedEnvironment(
-                loader=FileSystemLoader([str(self.root)]),
+                loader=_loader(self.root),
                 extensions=list(_EXTENSIONS),
                 bytecode_cache=_bytecode_cache(self.envops),
                 **self.envops,
@@ -235,21 +254,11 @@ class Template:
             "_copier_phase": "render",
         }
 
-    def variables(self, source: str) -> frozenset[str]:
-        """The context names a templated file reads (its undeclared Jinja variables)."""
-        found = self._variables.get(source)
-        if found is None:
-            from jinja2 import meta
-
-            text = (self.root / source).read_text(encoding="utf-8")
-            found = frozenset(meta.find_undeclared_variables(self.env.parse(text)))
-            self._variables[source] = found
-        return found
-
     def _segment(self, part: str) -> jinja2.Template:
+        # Loaded by name (the segment is its own source), so the bytecode cache keeps it.
         compiled = self._segments.get(part)
         if compiled is None:
-            compiled = self._segments[part] = self.env.from_string(part)
+            compiled = self._segments[part] = self.env.get_template(_SEGMENT + part)
         return compiled
 
     def destination(self, item: TemplateFile, context: Mapping[str, Any]) -> str | None:

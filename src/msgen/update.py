@@ -385,7 +385,6 @@ def _start_contracts(
     package = answers.get("package_name")
     if answers.get("broker", "none") == "none" or not isinstance(package, str):
         return lambda: None
-    from msgen.contracts import write_contract_file
     from msgen.errors import ContractError
 
     def wait() -> None:
@@ -393,6 +392,8 @@ def _start_contracts(
             if warm is not None:
                 warm.wait()
             else:
+                from msgen.contracts import write_contract_file
+
                 write_contract_file(project, package=package)
 
     if warm is not None:

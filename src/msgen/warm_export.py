@@ -67,21 +67,20 @@ class WarmExport:
         except BrokenPipeError:
             pass  # it died early: wait() reports what it said
 
-    def wait(self) -> Path:
+    def wait(self) -> None:
         """Wait for the export; ``contracts/`` is written (as ``write_contract_file`` does)."""
-        from msgen.contracts import CONTRACT_FILE
-
         process, self._process = self._process, None
         if process is None:
             raise ContractError("the contract export already ran")
         stdout, stderr = process.communicate()
         if process.returncode != 0:
+            from msgen.contracts import CONTRACT_FILE
+
             lines = (stderr or stdout).strip().splitlines()
             raise ContractError(
-                f"could not write {CONTRACT_FILE.as_posix()}: "
+                f"could not write {CONTRACT_FILE.as_posix()} in {self._directory}: "
                 f"{lines[-1] if lines else process.returncode}"
             )
-        return self._directory / CONTRACT_FILE
 
     def __enter__(self) -> WarmExport:
         return self
