@@ -18,6 +18,11 @@ msgen ships its templates as plain files, so each update runs copier in a sandbo
 
 So a failed merge leaves the service untouched, ``--dry-run`` is the same update with the writing
 left out, and services that are not under git can be updated too.
+
+A domain change at the current template version (``msgen add field``) skips steps 1 and 3:
+:mod:`msgen.merge_render` renders the files that read the domain and merges them itself, with
+copier's outcome, in the same sandbox; the contract export runs in a Python started while it
+renders (:mod:`msgen.warm_export`).
 """
 
 from __future__ import annotations
