@@ -148,6 +148,15 @@ def test_a_template_with_settings_the_renderer_lacks_is_left_to_copier(tmp_path:
     assert load_template(template_source("service")) is not None
 
 
+def test_a_question_without_a_type_is_left_to_copier(tmp_path: Path) -> None:
+    copy = tmp_path / "service"
+    shutil.copytree(template_source("service"), copy)
+    (copy / "copier.yml").write_text(
+        (copy / "copier.yml").read_text() + "\nreplicas:\n  default: 2\n"
+    )
+    assert load_template(copy) is None
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A git workspace with ``orders`` (Order: customer_id, total, status) and a broker."""

@@ -344,7 +344,7 @@ def load_template(root: Path) -> Template | None:
     for question in questions.values():
         if (
             not isinstance(question, dict)
-            or str(question.get("type", "str")) not in _SUPPORTED_TYPES
+            or str(question.get("type")) not in _SUPPORTED_TYPES  # copier infers a missing one
             or question.get("multiselect")
             or question.get("when", True) not in (True, False)
         ):

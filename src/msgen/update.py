@@ -357,7 +357,10 @@ def _quick_template(
         return None
     from msgen.template_render import load_template
 
-    return load_template(template_source(template))
+    loaded = load_template(template_source(template))
+    if loaded is None or any("validator" in loaded.questions.get(k, {}) for k in answers):
+        return None  # copier validates a changed answer; the renderer does not
+    return loaded
 
 
 @contextlib.contextmanager
