@@ -75,19 +75,27 @@ def read_text(path: Path, *, error: type[MsgenError], limit: int = MAX_BYTES) ->
         ) from None
 
 
-def load_yaml(text: str, *, path: Path, error: type[MsgenError], round_trip: bool) -> Any:
+def load_yaml(
+    text: str,
+    *,
+    path: Path,
+    error: type[MsgenError],
+    round_trip: bool,
+    max_nodes: int = MAX_NODES,
+) -> Any:
     """Parse one YAML document with the bounds above; syntax errors name file and line.
 
     ``round_trip`` keeps comments and order (ruamel's round-trip loader, for files msgen
     writes back); otherwise the document is read as plain data by PyYAML's safe loader, the
-    one copier reads its answers with, so both agree on every value.
+    one copier reads its answers with, so both agree on every value. ``max_nodes`` raises the
+    value bound for files msgen writes that grow with the domain (a service's answers).
     """
     line = _too_deep_flow(text)
     if line is not None:
         raise error(f"{path}{_refusal('depth', line)}")
     if round_trip:
         return _load_ruamel(text, path=path, error=error)
-    return _load_pyyaml(text, path=path, error=error)
+    return _load_pyyaml(text, path=path, error=error, max_nodes=max_nodes)
 
 
 def _too_deep_flow(text: str) -> int | None:
@@ -127,12 +135,12 @@ def _too_deep_flow(text: str) -> int | None:
     return None
 
 
-def _refusal(kind: str, line: int | None) -> str:
+def _refusal(kind: str, line: int | None, max_nodes: int = MAX_NODES) -> str:
     where = f":{line + 1}" if line is not None else ""
     if kind == "alias":
         return f"{where}: YAML aliases (*name) are not allowed in msgen's files"
     if kind == "nodes":
-        return f"{where}: more than {MAX_NODES} values; msgen refuses to read it"
+        return f"{where}: more than {max_nodes} values; msgen refuses to read it"
     return f"{where}: nested deeper than {MAX_DEPTH} levels"
 
 
@@ -179,34 +187,38 @@ def _load_ruamel(text: str, *, path: Path, error: type[MsgenError]) -> Any:
         raise error(f"{path}: not valid YAML: {shorten(str(exc), 200)}") from None
 
 
-def _load_pyyaml(text: str, *, path: Path, error: type[MsgenError]) -> Any:
+def _load_pyyaml(text: str, *, path: Path, error: type[MsgenError], max_nodes: int) -> Any:
     import yaml
 
-    class BoundedLoader(yaml.SafeLoader):
-        depth = 0
-        nodes = 0
+    def bounds() -> None:
+        """Aliases, depth and size checked on the parser's events (libyaml's when present)."""
+        depth = nodes = 0
+        parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        for event in yaml.parse(text, Loader=parser):
+            if isinstance(event, yaml.AliasEvent):
+                raise yaml.MarkedYAMLError(problem="alias", problem_mark=event.start_mark)  # type: ignore[arg-type]
+            if isinstance(event, yaml.NodeEvent):
+                nodes += 1
+                if nodes > max_nodes:
+                    raise yaml.MarkedYAMLError(problem="nodes", problem_mark=event.start_mark)  # type: ignore[arg-type]
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise yaml.MarkedYAMLError(problem="depth", problem_mark=event.start_mark)  # type: ignore[arg-type]
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
 
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-            if self.check_event(yaml.AliasEvent):
-                raise yaml.MarkedYAMLError(problem="alias", problem_mark=mark)
-            self.nodes += 1
-            if self.nodes > MAX_NODES:
-                raise yaml.MarkedYAMLError(problem="nodes", problem_mark=mark)
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise yaml.MarkedYAMLError(problem="depth", problem_mark=mark)
-            node = super().compose_node(parent, index)
-            self.depth -= 1
-            return node
+    class BoundedLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        """The safe loader (libyaml's when present), run once :func:`bounds` has passed."""
 
     try:
+        bounds()
         return yaml.load(text, Loader=BoundedLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line if mark is not None else None
         if exc.problem in {"alias", "depth", "nodes"}:
-            raise error(f"{path}{_refusal(str(exc.problem), line)}") from None
+            raise error(f"{path}{_refusal(str(exc.problem), line, max_nodes)}") from None
         where = f":{line + 1}" if line is not None else ""
         problem = shorten(str(exc.problem or exc.context or ""), 200)
         raise error(f"{path}{where}: not valid YAML: {problem}") from None

@@ -22,6 +22,11 @@ run left is found and removed by the next run (:mod:`msgen.recovery`).
 
 So a failed merge leaves the service untouched, ``--dry-run`` is the same update with the writing
 left out, and services that are not under git can be updated too.
+
+A domain change at the current template version (``msgen add field``) skips steps 1 and 3:
+:mod:`msgen.merge_render` renders the files that read the domain and merges them itself, with
+copier's outcome, in the same sandbox; the contract export runs in a Python started while it
+renders (:mod:`msgen.warm_export`).
 """
 
 from __future__ import annotations
@@ -30,12 +35,13 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from msgen.domain.generate import DomainChange
+from msgen.domain.model import Domain
 from msgen.errors import TemplateBaseMissingError, UpdateError
 from msgen.journal import Transaction
 from msgen.locking import changes_workspace
@@ -50,6 +56,10 @@ from msgen.template_versions import (
 from msgen.vcs import check_clean, git, service_files, template_repo
 from msgen.workspace import ServiceEntry, WorkspaceFile
 
+if TYPE_CHECKING:
+    from msgen.template_render import Template
+    from msgen.warm_export import WarmExport
+
 __all__ = [
     "ANSWERS_FILE",
     "Conflict",
@@ -62,6 +72,8 @@ __all__ = [
 ]
 
 ANSWERS_FILE = ".copier-answers.yml"
+ANSWERS_MAX_BYTES = 16 * 1024 * 1024
+ANSWERS_MAX_NODES = 2_000_000
 SANDBOX_PREFIX = "msgen-update-"
 Conflict = Literal["inline", "rej"]
 Status = Literal["added", "modified", "deleted", "conflict"]
@@ -88,6 +100,7 @@ class ServiceUpdate:
     new_version: str
     changes: tuple[FileChange, ...]
     diff: str
+    """The unified diff of the changes, for a dry run (empty otherwise: nobody reads it)."""
     under_git: bool
     dry_run: bool
     answers: dict[str, Any]
@@ -114,8 +127,11 @@ def read_answers(target: Path) -> dict[str, Any]:
             f"{target} has no {ANSWERS_FILE}, so msgen cannot tell what generated it",
             hint="only services rendered by msgen (copier) can be updated",
         )
-    text = read_text(path, error=InputFileError)
-    data = load_yaml(text, path=path, error=InputFileError, round_trip=False)
+    # The answers grow with the domain (about 10 KB and 1,000 values per entity of 10 fields).
+    text = read_text(path, error=InputFileError, limit=ANSWERS_MAX_BYTES)
+    data = load_yaml(
+        text, path=path, error=InputFileError, round_trip=False, max_nodes=ANSWERS_MAX_NODES
+    )
     if not isinstance(data, dict):
         raise InputFileError(f"{path}:1: not a mapping of answers")
     return data
@@ -313,8 +329,26 @@ def _with_version(entry: ServiceEntry, answers: Mapping[str, Any]) -> ServiceEnt
     return entry.model_copy(update={"template_version": answers.get("msgen_version")})
 
 
+def _domains(
+    workspace: WorkspaceFile, name: str, recorded: Mapping[str, Any]
+) -> tuple[Domain, Domain] | None:
+    """The domain the service was rendered with and the workspace's, when they differ."""
+    from msgen.domain.generate import domain_of_answers
+
+    entry = workspace.model.services[name]
+    if entry.kind != "service" or not entry.entities:
+        return None
+    new = entry.domain()
+    old = domain_of_answers(dict(recorded))
+    return None if new == old else (old, new)
+
+
 def _domain_step(
-    workspace: WorkspaceFile, name: str, recorded: Mapping[str, Any], answers: dict[str, Any]
+    workspace: WorkspaceFile,
+    name: str,
+    recorded: Mapping[str, Any],
+    answers: dict[str, Any],
+    domains: tuple[Domain, Domain] | None,
 ) -> tuple[dict[str, Any], Callable[[Path], DomainChange] | None]:
     """The answers and sandbox step of a domain change, when ``msgen.yaml`` has one.
 
@@ -324,16 +358,12 @@ def _domain_step(
     The change is planned first, so a change that would lose rows is refused before
     anything is rendered.
     """
-    from msgen.domain.generate import domain_of_answers, plan_change, write_domain_files
+    from msgen.domain.generate import plan_change, write_domain_files
     from msgen.domain.view import template_entities
 
-    entry = workspace.model.services[name]
-    if entry.kind != "service" or not entry.entities:
+    if domains is None:
         return answers, None
-    new = entry.domain()
-    old = domain_of_answers(dict(recorded))
-    if new == old:
-        return answers, None
+    old, new = domains
     package = str(recorded.get("package_name") or name.replace("-", "_"))
     plan_change(workspace.service_dir(name), package=package, old=old, new=new, service_name=name)
     answers["entities"] = template_entities(new)
@@ -346,22 +376,123 @@ def _domain_step(
     return answers, step
 
 
-def _refresh_contracts(project: Path, answers: Mapping[str, Any]) -> None:
-    """Regenerate ``contracts/`` in the sandbox when the service has events.
+def _quick_template(
+    template: str, *, old: str | None, new: str, answers: Mapping[str, Any], conflict: Conflict
+) -> Template | None:
+    """The template to merge ``answers`` without copier, or None for copier's update.
+
+    Only a change of the domain (``entities``) at the current template version, with
+    conflicts left inline, and a template :mod:`msgen.template_render` can render.
+    """
+    if old != new or conflict != "inline" or not answers or set(answers) - {"entities"}:
+        return None
+    from msgen.template_render import load_template
+
+    loaded = load_template(template_source(template))
+    if loaded is None or any("validator" in loaded.questions.get(k, {}) for k in answers):
+        return None  # copier validates a changed answer; the renderer does not
+    return loaded
+
+
+@contextlib.contextmanager
+def _warm_export(needed: bool) -> Iterator[WarmExport | None]:
+    """A Python for the contract export, started now when the quick path will export.
+
+    Its interpreter start and pydantic import overlap the planning and the render; it is
+    stopped if unused.
+    """
+    if not needed:
+        yield None
+        return
+    from msgen.warm_export import WarmExport
+
+    with WarmExport() as warm:
+        yield warm
+
+
+def _start_contracts(
+    project: Path, answers: Mapping[str, Any], *, warm: WarmExport | None = None
+) -> Callable[[], None]:
+    """Start regenerating ``contracts/`` in the sandbox when the service has events.
 
     The event models may have arrived with this update (``msgen add broker``) or changed in
     it; the committed schema files must follow them, or the service's own contract test
     fails. A merge that leaves ``events.py`` conflicted cannot be exported: the conflict is
-    already reported, and the files are refreshed when the user reruns the export.
+    already reported, and the files are refreshed when the user reruns the export. Returns
+    the wait for it: with ``warm`` the export runs meanwhile, without it in the wait.
     """
     package = answers.get("package_name")
     if answers.get("broker", "none") == "none" or not isinstance(package, str):
-        return
-    from msgen.contracts import write_contract_file
+        return lambda: None
     from msgen.errors import ContractError
 
-    with contextlib.suppress(ContractError):
-        write_contract_file(project, package=package)
+    def wait() -> None:
+        with contextlib.suppress(ContractError):
+            if warm is not None:
+                warm.wait()
+            else:
+                from msgen.contracts import write_contract_file
+
+                write_contract_file(project, package=package)
+
+    if warm is not None:
+        with contextlib.suppress(ContractError):
+            warm.start(project, package=package)
+    return wait
+
+
+def _copier_path(
+    project: Path, answers: Mapping[str, Any], *, conflict: Conflict, source: str
+) -> None:
+    """Copier's update of the sandbox ``project`` (a git repository made here)."""
+    git("init", "-q", cwd=project)
+    git("add", "-A", "--force", cwd=project)
+    git("commit", "-q", "--allow-empty", "-m", "before msgen update", cwd=project)
+    _copier_update(project, data=answers, conflict=conflict)
+    _set_source(project / ANSWERS_FILE, src_path=source, commit=None)
+
+
+def _quick_path(
+    project: Path,
+    template: Template,
+    *,
+    recorded: Mapping[str, Any],
+    answers: Mapping[str, Any],
+    files: list[str],
+    source: str,
+    domain_step: Callable[[Path], DomainChange] | None,
+    warm: WarmExport | None,
+) -> tuple[dict[str, Any], DomainChange | None]:
+    """The quick update of the sandbox ``project``: its final answers and domain change."""
+    from msgen.merge_render import merge_render
+
+    write_answers = merge_render(
+        project, template, recorded=recorded, answers=answers, files=files, src_path=source
+    )
+    change = domain_step(project) if domain_step is not None else None
+    # The export reads neither the answers file nor the revision: it runs while the answers
+    # file is rendered (which the quick path need not read back: it knows what it wrote).
+    exported = _start_contracts(project, recorded, warm=warm)
+    final_answers = write_answers()
+    _set_source(project / ANSWERS_FILE, src_path=source, commit=None)
+    exported()
+    return final_answers, change
+
+
+def _recorded_entry(
+    workspace: WorkspaceFile,
+    name: str,
+    record: EntryUpdate,
+    answers: Mapping[str, Any],
+    change: DomainChange | None,
+) -> ServiceEntry:
+    """The workspace entry after the update; a domain change also renames what it publishes."""
+    entry = record(workspace.model.services[name], answers)
+    if change is not None and entry.broker != "none":
+        from msgen.messaging import domain_events
+
+        entry = entry.model_copy(update={"publishes": domain_events(name, entry.domain())})
+    return entry
 
 
 @changes_workspace
@@ -390,58 +521,72 @@ def update_service(
     old = recorded.get("msgen_version")
     old = str(old) if old is not None else None
     new = template_version(template)
-    answers, domain_step = _domain_step(workspace, name, recorded, dict(answers or {}))
-    if old == new and not answers:
-        return ServiceUpdate(
-            name=name,
-            target=target,
-            old_version=old,
-            new_version=new,
-            changes=(),
-            diff="",
-            under_git=under_git,
-            dry_run=dry_run,
-            answers=recorded,
-        )
-    # named with the pid, so recovery can tell a killed run's sandbox (msgen.recovery)
-    with tempfile.TemporaryDirectory(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-") as tmp:
-        scratch = Path(tmp)
-        say(f"{name}: preparing the template versions")
-        base = _base_template(workspace, template, old, new, scratch)
-        repo = scratch / "template"
-        template_repo(repo, old=base, new=template_source(template))
-        say(f"{name}: copying the service into a sandbox")
-        files = service_files(target, scratch, under_git=under_git)
-        if ANSWERS_FILE not in files:
-            raise UpdateError(
-                f"git ignores {target / ANSWERS_FILE}, so the update cannot see the service",
-                hint="stop ignoring the service's directory (see git check-ignore -v)",
+    domains = _domains(workspace, name, recorded)
+    # A domain change at the current version takes the quick path; its contract export
+    # starts warming up now, before the change is planned.
+    exports = domains is not None and old == new and not answers and conflict == "inline"
+    with _warm_export(exports and recorded.get("broker", "none") != "none") as warm:
+        answers, domain_step = _domain_step(workspace, name, recorded, dict(answers or {}), domains)
+        if old == new and not answers:
+            return ServiceUpdate(
+                name=name,
+                target=target,
+                old_version=old,
+                new_version=new,
+                changes=(),
+                diff="",
+                under_git=under_git,
+                dry_run=dry_run,
+                answers=recorded,
             )
-        project = scratch / "project" / target.name
-        for file in files:
-            (project / file).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(target / file, project / file)
-        _set_source(project / ANSWERS_FILE, src_path=str(repo), commit="0.0.1")
-        git("init", "-q", cwd=project)
-        git("add", "-A", "--force", cwd=project)
-        git("commit", "-q", "--allow-empty", "-m", "before msgen update", cwd=project)
-        say(f"{name}: merging template {old or '(unrecorded)'} -> {new}")
-        _copier_update(project, data={**(answers or {}), "msgen_version": new}, conflict=conflict)
-        _set_source(project / ANSWERS_FILE, src_path=str(template_source(template)), commit=None)
-        change = domain_step(project) if domain_step is not None else None
-        _refresh_contracts(project, read_answers(project))
-        changes = _compare(target, project, files)
-        diff = _diff(target, project, changes)
-        final_answers = read_answers(project)
-        if not dry_run:
-            store_template(workspace.root, template)  # the base of the next update
-            say(f"{name}: writing {len(changes)} files")
-            entry = record(workspace.model.services[name], final_answers)
-            if change is not None and entry.broker != "none":
-                from msgen.messaging import domain_events
-
-                entry = entry.model_copy(update={"publishes": domain_events(name, entry.domain())})
-            _write_back(workspace, name, updated=project, changes=changes, entry=entry)
+        quick = _quick_template(template, old=old, new=new, answers=answers, conflict=conflict)
+        # named with the pid, so recovery can tell a killed run's sandbox (msgen.recovery)
+        with tempfile.TemporaryDirectory(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-") as tmp:
+            scratch = Path(tmp)
+            repo = scratch / "template"
+            if quick is None:
+                say(f"{name}: preparing the template versions")
+                base = _base_template(workspace, template, old, new, scratch)
+                template_repo(repo, old=base, new=template_source(template))
+            say(f"{name}: copying the service into a sandbox")
+            files = service_files(target, scratch, under_git=under_git)
+            if ANSWERS_FILE not in files:
+                raise UpdateError(
+                    f"git ignores {target / ANSWERS_FILE}, so the update cannot see the service",
+                    hint="stop ignoring the service's directory (see git check-ignore -v)",
+                )
+            project = scratch / "project" / target.name
+            for file in files:
+                (project / file).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(target / file, project / file)
+            source = str(template_source(template))
+            answers = {**answers, "msgen_version": new}
+            if quick is None:
+                say(f"{name}: merging template {old or '(unrecorded)'} -> {new}")
+                _set_source(project / ANSWERS_FILE, src_path=str(repo), commit="0.0.1")
+                _copier_path(project, answers, conflict=conflict, source=source)
+                change = domain_step(project) if domain_step is not None else None
+                final_answers = read_answers(project)
+                _start_contracts(project, final_answers)()
+            else:
+                say(f"{name}: merging the new answers (template {new})")
+                final_answers, change = _quick_path(
+                    project,
+                    quick,
+                    recorded=recorded,
+                    answers=answers,
+                    files=files,
+                    source=source,
+                    domain_step=domain_step,
+                    warm=warm,
+                )
+            changes = _compare(target, project, files)
+            diff = _diff(target, project, changes) if dry_run else ""
+            if not dry_run:
+                store_template(workspace.root, template)  # the base of the next update
+                say(f"{name}: writing {len(changes)} files")
+                entry = _recorded_entry(workspace, name, record, final_answers, change)
+                _write_back(workspace, name, updated=project, changes=changes, entry=entry)
     return ServiceUpdate(
         name=name,
         target=target,

@@ -1,8 +1,9 @@
 """``msgen add entity|field`` and ``msgen remove entity|field``: change a service's domain.
 
 The whole new domain is validated and its migration planned before anything is written;
-then the service is updated like ``msgen update`` does (copier's three-way merge keeps
-the user's edits of generated files), the new Alembic revision and the rules modules of
+then the service is updated like ``msgen update`` does (a three-way merge keeps the user's
+edits of generated files; at the current template version msgen merges without copier, see
+:mod:`msgen.merge_render`), the new Alembic revision and the rules modules of
 new entities are written with it, and ``msgen.yaml`` is saved last.
 """
 
