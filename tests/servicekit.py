@@ -153,7 +153,7 @@ def serve(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # as Server: a loaded CI machine starts slowly
         while True:
             if proc.poll() is not None:
                 raise AssertionError(f"uvicorn exited {proc.returncode}:\n{proc.stdout.read()}")  # type: ignore[union-attr]
@@ -163,7 +163,7 @@ def serve(
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError("the service did not become live within 30 s")
+                raise AssertionError("the service did not become live within 60 s")
             time.sleep(0.1)
         yield base
     finally:

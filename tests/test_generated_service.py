@@ -110,14 +110,27 @@ def crud_round_trip(base: str) -> None:
         listing = client.get("/orders", params={"limit": 5}).json()
         assert listing["total"] == 1
         assert [item["id"] for item in listing["items"]] == [order["id"]]
-        patched = client.patch(f"/orders/{order['id']}", json={"status": "archived"})
-        assert patched.status_code == 200
+        assert created.headers["etag"] == '"1"'
+        patched = client.patch(
+            f"/orders/{order['id']}", json={"status": "archived"}, headers={"If-Match": '"1"'}
+        )
+        assert patched.status_code == 200, patched.text
         assert patched.json()["status"] == "archived"
         assert patched.json()["name"] == "first"
+        assert patched.headers["etag"] == '"2"'
+        # Optimistic concurrency: a change made against an older version is refused.
+        stale = client.patch(
+            f"/orders/{order['id']}", json={"name": "late"}, headers={"If-Match": '"1"'}
+        )
+        assert stale.status_code == 409
+        assert stale.headers["content-type"].startswith("application/problem+json")
         missing = client.get("/orders/00000000-0000-0000-0000-000000000000")
         assert missing.status_code == 404
         assert missing.headers["content-type"].startswith("application/problem+json")
-        assert client.post("/orders", json={"name": ""}).status_code == 422
+        # The starter entity's rules: name is required and at most 200 characters.
+        assert client.post("/orders", json={"description": "no name"}).status_code == 422
+        assert client.post("/orders", json={"name": "x" * 201}).status_code == 422
+        assert client.post("/orders", json={"name": "x", "status": "gone"}).status_code == 422
         assert client.delete(f"/orders/{order['id']}").status_code == 204
         assert client.get(f"/orders/{order['id']}").status_code == 404
 

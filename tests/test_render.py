@@ -91,3 +91,16 @@ def test_the_finish_step_adds_to_the_reported_files(tmp_path: Path) -> None:
     result = render_template("service", data=DATA, target=tmp_path / "orders", finish=finish)
     assert "extra.txt" in result.files
     assert (tmp_path / "orders" / "extra.txt").read_text() == "x"
+
+
+def test_template_data_gives_a_database_service_the_starter_entity_unless_told() -> None:
+    from msgen.domain.model import Domain, Entity
+    from msgen.domain.syntax import parse_cli_field
+    from msgen.domain.view import starter_domain, template_entities
+
+    names = derive_names("orders")
+    assert DATA["entities"] == template_entities(starter_domain("Order"))
+    assert template_data(names, port=8001, db="none")["entities"] == []
+    domain = Domain(entities=(Entity(name="Order", fields=(parse_cli_field("sku:str"),)),))
+    given = template_data(names, port=8001, db="sqlite", entities=template_entities(domain))
+    assert given["entities"] == template_entities(domain)

@@ -6,14 +6,18 @@ An intended template change updates these snapshots in the same commit:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
+from msgen.domain.view import template_entities
 from msgen.naming import derive_names
 from msgen.render import render_template, templates_dir
-from msgen.scaffold import template_data
+from msgen.scaffold import finish_service, initial_domain, template_data
+from msgen.workspace import Broker, Db
 
 KEY_FILES = [
     ".copier-answers.yml",
@@ -34,7 +38,11 @@ KEY_FILES = [
     "src/orders/registration.py",
     "src/orders/routes.py",
     "src/orders/schemas.py",
+    "src/orders/enums.py",
+    "src/orders/rules/order.py",
     "tests/conftest.py",
+    "tests/entity_samples.py",
+    # Written by msgen's migration planner after the render, not by the template.
     "src/orders/migrations/versions/0001_create_orders.py",
 ]
 
@@ -85,23 +93,49 @@ EVENT_SOURCING_FILES = [
 ]
 
 
-def rendered(tmp_path: Path, variant: str) -> Path:
-    data = template_data(derive_names("orders"), port=8001, system_name="shop", **VARIANTS[variant])  # type: ignore[arg-type]
-    data["msgen_version"] = "0.0.0-snapshot"
-    return render_template("service", data=data, target=tmp_path / "orders").target
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Render each variant once, as ``msgen new service`` does (first revision, contracts)."""
+    trees: dict[str, Path] = {}
+
+    def render(variant: str) -> Path:
+        if variant not in trees:
+            options = VARIANTS[variant]
+            names = derive_names("orders")
+            db = cast(Db, options["db"])
+            domain = initial_domain(names, (), db=db)
+            data = template_data(
+                names,
+                port=8001,
+                system_name="shop",
+                entities=template_entities(domain),
+                **options,  # type: ignore[arg-type]
+            )
+            data["msgen_version"] = "0.0.0-snapshot"
+            broker = cast(Broker, options.get("broker", "none"))
+            target = tmp_path_factory.mktemp(variant) / "orders"
+            finish = finish_service(names=names, domain=domain, broker=broker)
+            trees[variant] = render_template(
+                "service", data=data, target=target, finish=finish
+            ).target
+        return trees[variant]
+
+    return render
 
 
 @pytest.mark.parametrize("db", list(VARIANTS))
-def test_file_tree(tmp_path: Path, db: str, snapshot: SnapshotAssertion) -> None:
-    root = rendered(tmp_path, db)
+def test_file_tree(rendered: Callable[[str], Path], db: str, snapshot: SnapshotAssertion) -> None:
+    root = rendered(db)
     tree = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     assert tree == snapshot
 
 
 @pytest.mark.parametrize("db", ["sqlite", "postgres"])
 @pytest.mark.parametrize("name", KEY_FILES)
-def test_key_file(tmp_path: Path, db: str, name: str, snapshot: SnapshotAssertion) -> None:
-    path = rendered(tmp_path, db) / name
+def test_key_file(
+    rendered: Callable[[str], Path], db: str, name: str, snapshot: SnapshotAssertion
+) -> None:
+    path = rendered(db) / name
     if not path.exists():
         pytest.fail(f"{name} is a key file but the template no longer renders it")
     text = path.read_text().replace(str(templates_dir()), "<templates>")
@@ -115,8 +149,8 @@ def test_key_file(tmp_path: Path, db: str, name: str, snapshot: SnapshotAssertio
     + [("event-sourcing", name) for name in EVENT_SOURCING_FILES],
 )
 def test_messaging_file(
-    tmp_path: Path, variant: str, name: str, snapshot: SnapshotAssertion
+    rendered: Callable[[str], Path], variant: str, name: str, snapshot: SnapshotAssertion
 ) -> None:
-    path = rendered(tmp_path, variant) / name
+    path = rendered(variant) / name
     assert path.exists(), f"{name} is a key file of {variant} but is not rendered"
     assert path.read_text() == snapshot

@@ -120,10 +120,18 @@ def ci_features(ci: Ci) -> list[str]:
 def template_data(
     names: ServiceNames, *, port: int, db: Db, **features: object
 ) -> dict[str, object]:
-    """The copier answers for the service template; ``features`` override the defaults."""
+    """The copier answers for the service template; ``features`` override the defaults.
+
+    Without ``entities``, a service with a database gets the starter entity (the template
+    needs at least one entity to render its models, routes and tests).
+    """
     unknown = set(features) - set(TEMPLATE_DEFAULTS)
     if unknown:
         raise TypeError(f"unknown template features: {', '.join(sorted(unknown))}")
+    if "entities" not in features and db != "none":
+        from msgen.domain.view import starter_domain
+
+        features["entities"] = template_entities(starter_domain(names.resource_class))
     return {
         **names.as_data(),
         "port": port,

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from msgen.cli import app
 from msgen.workspace import load_workspace
 from tests.conftest import require_service
-from tests.servicekit import BROKER_URL, install, run_own_tests, throwaway_database
+from tests.servicekit import BROKER_URL, install, ruff_clean, run_own_tests, throwaway_database
 
 runner = CliRunner()
 
@@ -149,3 +149,55 @@ def test_bad_templates_override_is_one_line(in_tmp: Path, monkeypatch) -> None:
     assert result.exit_code == 1
     assert "MSGEN_TEMPLATES_DIR=" in result.stderr
     assert "holds no service/copier.yml" in result.stderr
+
+
+def evolve_domain(root: Path) -> Path:
+    """New service, then entities and fields added and removed as a user would."""
+    service = new(root)
+    steps = [
+        ["add", "entity", "orders", "OrderItem", "order:ref(Order)", "sku:str", "quantity:int=1"],
+        # Two refs to one parent: two child routes, told apart by the field.
+        ["add", "entity", "orders", "Transfer", "source:ref(Order)", "target:ref(Order)?"],
+        ["add", "field", "orders", "Order", "note:text?", "total:decimal=0"],
+        ["remove", "field", "orders", "Order", "description"],
+    ]
+    for args in steps:
+        result = runner.invoke(app, args, terminal_width=200)
+        assert result.exit_code == 0, result.output
+        git("add", "-A", cwd=root)
+        git("commit", "-qm", " ".join(args), cwd=root)
+    return service
+
+
+def test_added_entities_and_fields_render_a_ruff_clean_service_with_distinct_routes(
+    in_tmp: Path,
+) -> None:
+    service = evolve_domain(in_tmp)
+
+    ruff_clean(service)
+    routes = (service / "src" / "orders" / "routes.py").read_text()
+    assert '"/{order_id}/items"' in routes
+    assert '"/{order_id}/transfers-by-source"' in routes
+    assert '"/{order_id}/transfers-by-target"' in routes
+    revisions = sorted(p.name for p in (service / "src/orders/migrations/versions").glob("0*.py"))
+    assert [name[:4] for name in revisions] == ["0001", "0002", "0004", "0005", "0006", "0007"]
+    entities = load_workspace(in_tmp / "msgen.yaml").model.services["orders"].entities
+    assert list(entities) == ["Order", "OrderItem", "Transfer"]
+    assert "description" not in entities["Order"]["fields"]
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_an_evolved_domain_passes_its_own_tests_on_sqlite_and_postgres(in_tmp: Path) -> None:
+    service = evolve_domain(in_tmp)
+    python = install(service)
+
+    output = run_own_tests(service, python)
+    assert " passed" in output
+    assert " failed" not in output
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    require_service("RabbitMQ", "127.0.0.1", 5672)
+    with throwaway_database(python) as url:
+        output = run_own_tests(service, python, database_url=url, broker_url=BROKER_URL)
+    assert " passed" in output
+    assert " failed" not in output

@@ -247,7 +247,7 @@ def add(
     args: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[ENTITY [FIELD]...]",
+            metavar="ENTITY [FIELD]",
             help="For entity/field: the entity, then fields as name:type[?][=default].",
             show_default=False,
         ),
@@ -311,7 +311,7 @@ def remove(
     args: Annotated[
         list[str],
         typer.Argument(
-            metavar="ENTITY [FIELD]...",
+            metavar="ENTITY [FIELD]",
             help="The entity (for field: then the fields to remove).",
             show_default=False,
         ),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -329,17 +330,24 @@ def template_entities(domain: Domain) -> list[dict[str, Any]]:
     for entity in domain.entities:
         names = tables[entity.name]
         fields = [_field_data(entity, field, tables) for field in entity.fields]
+        links = [
+            (other, field)
+            for other in domain.entities
+            for field in other.fields
+            if field.kind == "ref" and field.target == entity.name
+        ]
+        per_child = Counter(other.name for other, _ in links)
         children = [
             {
                 "class": other.name,
                 "snake": tables[other.name]["snake"],
                 "plural": tables[other.name]["plural"],
                 "column": field.column,
-                "path": _child_path(tables[other.name], names),
+                # Two refs from one entity (source, target: ref(Account)) need two routes.
+                "path": _child_path(tables[other.name], names)
+                + (f"-by-{field.name.replace('_', '-')}" if per_child[other.name] > 1 else ""),
             }
-            for other in domain.entities
-            for field in other.fields
-            if field.kind == "ref" and field.target == entity.name
+            for other, field in links
         ]
         result.append(
             {

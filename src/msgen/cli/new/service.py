@@ -32,7 +32,7 @@ def new_service(
     fields: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[FIELD]...",
+            metavar="FIELD",
             help="Fields of the main entity, name:type[?][=default] (e.g. total:decimal "
             "note:text? 'status:enum(pending,paid)=pending' 'order:ref(Order)'); without "
             "fields, a starter entity (name, description, status). See docs/domain.md.",
