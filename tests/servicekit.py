@@ -84,6 +84,9 @@ def run_own_tests(
     env = {"TEST_DATABASE_URL": database_url} if database_url else {}
     if broker_url:
         env["TEST_BROKER_URL"] = broker_url
+    # The services' API fuzz test runs 25 examples per operation by default; msgen's suite
+    # runs many services, so a few each (test_generated_service runs one at the default).
+    env["API_FUZZ_EXAMPLES"] = os.environ.get("API_FUZZ_EXAMPLES", "5")
     proc = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=service, env=env)
     return proc.stdout
 

@@ -170,3 +170,37 @@ def test_readiness_fails_with_503_naming_the_database(tmp_path: Path) -> None:
     body = response.json()
     assert body["status"] == "fail"
     assert body["checks"]["database"]["status"] == "fail"
+
+
+RICH_FIELDS = (
+    "title:str",
+    "price:decimal",
+    "stock:int=0",
+    "weight:float?",
+    "big:bigint=5",
+    "active:bool=true",
+    "released:date?",
+    "seen_at:datetime?",
+    "attrs:json?",
+    "external_ref:uuid?",
+    "summary:text?",
+    "kind:enum(book,film,game)=book",
+)
+
+
+def test_a_domain_of_every_type_passes_its_own_tests_with_the_full_api_fuzz(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every field type, the service's schemathesis run at its default size, SQLite and PG."""
+    monkeypatch.setenv("API_FUZZ_EXAMPLES", "25")
+    service = render(tmp_path, "catalog", fields=RICH_FIELDS, event_sourcing=True)
+    ruff_clean(service)
+    python = install(service)
+    output = run_own_tests(service, python)
+    assert " passed" in output
+    assert " failed" not in output
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    with throwaway_database(python) as url:
+        output = run_own_tests(service, python, database_url=url)
+    assert " passed" in output
+    assert " failed" not in output
