@@ -28,6 +28,9 @@ runner = CliRunner()
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("domain-pair")
     render(root, "orders", db="sqlite", fields=ORDER_FIELDS)
+    # A publisher msgen knows (--consumes must name one) but whose contract does not exist:
+    # stock has no broker, so no contracts/events.json.
+    render(root, "stock", db="none")
     render(root, "payments", db="sqlite", consumes=(EVENT, "stock.item_moved"))
     return root
 
