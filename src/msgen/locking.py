@@ -249,6 +249,13 @@ def lock_workspace(start: Path, *, on_wait: WaitReporter | None = None) -> Itera
     Yields the locked root. The workspace is looked up again once the lock is held, so a
     ``msgen.yaml`` another process created while this one waited is found, not replaced.
     """
+    if not start.exists():
+        # A new workspace in a directory that does not exist yet (the core's callers may
+        # name one; the CLI's current directory always exists): create it to lock it.
+        try:
+            start.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create {start}: {exc.strerror}") from exc
     while True:
         found = find_workspace(start)
         root = found.parent if found is not None else start.resolve()
