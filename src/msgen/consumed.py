@@ -249,8 +249,6 @@ def consumed_models(
                 break
         result[event] = found or minimal_model(
             event,
-            f"No contract of {event} was found in the workspace when this service was"
-            " generated: declare the fields this service reads; msgen check contracts checks"
-            " them against the publisher.",
+            f"No contract of {event} was found in the workspace: declare what you read.",
         )
     return result
