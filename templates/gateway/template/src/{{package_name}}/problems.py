@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -67,9 +68,27 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of every route at the request's path (for ``Allow`` on a 405)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 async def http_exception_handler(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(request, exc.status_code, detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette lists one route's methods; the path may have several routes.
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    if exc.status_code == 422:
+        # The documented 422 shape (ValidationProblem) always lists the errors.
+        errors = [{"loc": [], "msg": detail or "invalid request", "type": "value_error"}]
+        return problem_response(request, 422, detail, headers=headers or None, errors=errors)
+    return problem_response(request, exc.status_code, detail, headers=headers or None)
 
 
 async def validation_exception_handler(
