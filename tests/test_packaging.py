@@ -60,9 +60,12 @@ def test_wheel_ships_templates_and_installed_cli_renders(
 
     work = tmp_path / "work"
     work.mkdir()
+    # The installed copy only: a PYTHONPATH pointing at a checkout would shadow it.
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
     proc = subprocess.run(
         [installed.msgen, "new", "service", "orders", "--defaults"],
         cwd=work,
+        env=env,
         capture_output=True,
         text=True,
         check=False,
@@ -72,7 +75,7 @@ def test_wheel_ships_templates_and_installed_cli_renders(
     answers = (work / "orders" / ".copier-answers.yml").read_text()
     assert str(installed.venv) in answers  # rendered from the installed copy, not the checkout
     version = subprocess.run(
-        [installed.msgen, "--version"], capture_output=True, text=True, check=True
+        [installed.msgen, "--version"], env=env, capture_output=True, text=True, check=True
     )
     assert version.stdout.startswith("msgen ")
 
