@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import msgen as msgen_package
 from tests.conftest import require_service
 from tests.servicekit import free_port, pg_execute, render
 
@@ -22,8 +23,16 @@ pytestmark = pytest.mark.slow
 MSGEN = str(Path(sys.executable).parent / "msgen")
 
 
-def msgen(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def msgen_env() -> dict[str, str]:
+    """No venv or PYTHONPATH of the test run, except where the msgen under test lives (a
+    checkout on PYTHONPATH would otherwise lose to the copy installed in the venv)."""
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env["PYTHONPATH"] = str(Path(msgen_package.__file__).resolve().parents[1])
+    return env
+
+
+def msgen(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = msgen_env()
     return subprocess.run(
         [MSGEN, *args],
         cwd=cwd,
@@ -100,7 +109,7 @@ def test_foreground_restarts_a_dead_child_and_sigterm_stops_all(tmp_path: Path) 
     root = tmp_path / "shop"
     port = free_port()
     render(root, "orders", port=port)
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env = msgen_env()
     proc = subprocess.Popen(
         [MSGEN, "dev", "up", "--restart"],
         cwd=root,
