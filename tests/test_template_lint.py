@@ -40,4 +40,6 @@ VARIANTS = [
 def test_rendered_service_passes_ruff_check_and_format(
     tmp_path: Path, options: dict[str, object]
 ) -> None:
+    if options.get("consumes"):
+        render(tmp_path, "orders", db="sqlite")  # --consumes names a service msgen knows
     ruff_clean(render(tmp_path, **options))
