@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 __all__ = [
     "DEFAULT_STR_LENGTH",
@@ -41,21 +41,7 @@ Kind = Literal[
     "enum",
     "ref",
 ]
-KINDS: tuple[Kind, ...] = (
-    "str",
-    "text",
-    "int",
-    "bigint",
-    "float",
-    "decimal",
-    "bool",
-    "uuid",
-    "date",
-    "datetime",
-    "json",
-    "enum",
-    "ref",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 DEFAULT_STR_LENGTH = 200
 """``str`` is bounded: VARCHAR(200) unless ``max_length`` says otherwise."""
 GENERATED_COLUMNS = ("id", "created_at", "updated_at", "version")
