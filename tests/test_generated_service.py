@@ -80,6 +80,9 @@ def test_option_matrix_renders_lints_and_passes_its_own_tests(
 ) -> None:
     for upstream in options.get("upstreams", ()):  # type: ignore[attr-defined]
         render(tmp_path, upstream, db="none")
+    # A consumed event's publisher must be in the workspace before its consumer.
+    for event in options.get("consumes", ()):  # type: ignore[attr-defined]
+        render(tmp_path, str(event).split(".", 1)[0], db="none")
     service = render(tmp_path, **options)  # type: ignore[arg-type]
     ruff_clean(service)
     python = install(service)
