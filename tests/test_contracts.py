@@ -326,3 +326,53 @@ def test_write_contract_file_names_the_failure(tmp_path: Path) -> None:
         write_contract_file(tmp_path, package="nosuch")
     assert caught.value.message.startswith("could not write contracts/events.json: ")
     assert "nosuch" in caught.value.message
+
+
+def test_action_needs_reads_the_consumer_domain() -> None:
+    from msgen.contracts import ActionField, action_needs
+    from msgen.domain.model import Command, Domain, Entity, Field
+    from msgen.workspace import ConsumeAction
+
+    shipment = Entity(
+        name="Shipment",
+        fields=(
+            Field(name="order", kind="ref", target="Order"),
+            Field(name="weight", kind="float"),
+            Field(name="carrier", kind="str", default="post"),
+            Field(name="note", kind="text", optional=True),
+            Field(name="state", kind="enum", choices=("packed", "sent"), default="packed"),
+        ),
+        commands=(
+            Command(name="pack", field="state", sources=(), to="packed"),
+            Command(name="send", field="state", sources=("packed",), to="sent"),
+        ),
+    )
+    domain = Domain(entities=(shipment,))
+    creation = action_needs(
+        ConsumeAction(command="Shipment.pack", fields={"weight": "total_weight"}),
+        domain,
+        consumer="shipping",
+    )
+    assert creation.command == "Shipment.pack"
+    # the state is the command's; a ref is read from <name>_id; only fields without a
+    # default are required; a mapped field must be sent at all
+    assert [(f.payload, f.target, f.required, f.named) for f in creation.fields] == [
+        ("order_id", "Shipment.order", True, False),
+        ("total_weight", "Shipment.weight", True, True),
+        ("carrier", "Shipment.carrier", False, False),
+        ("note", "Shipment.note", False, False),
+    ]
+    assert creation.fields[0].schema == {"type": "string", "format": "uuid"}
+    assert creation.fields[3].schema == {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    transition = action_needs(
+        ConsumeAction(command="Shipment.send", id="shipment_id"), domain, consumer="shipping"
+    )
+    assert transition.fields == (
+        ActionField(
+            payload="shipment_id",
+            target="the Shipment id",
+            schema={"type": "string", "format": "uuid"},
+            required=True,
+            named=True,
+        ),
+    )

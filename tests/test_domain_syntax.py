@@ -454,7 +454,7 @@ def test_command_with_explicit_field_among_several_enums() -> None:
     domain = parse_entities(
         {
             "Order": {
-                "fields": {**_STATES, "payment": "enum(pending, paid)"},
+                "fields": {**_STATES, "payment": "enum(pending, paid) = pending"},
                 "commands": {"pay": {"from": "pending", "to": "paid", "field": "payment"}},
             }
         }

@@ -363,3 +363,59 @@ def test_msgen_list_accepts_the_issue_example(tree, monkeypatch) -> None:
     result = runner.invoke(app, ["list"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "orders" in result.stdout
+
+
+def test_a_field_commands_move_needs_its_first_state_as_a_default() -> None:
+    error = _error(
+        {
+            "Order": {
+                "fields": {"status": "enum(pending, paid)"},
+                "commands": {"pay": {"from": ["pending"], "to": "paid"}},
+            }
+        }
+    )
+    assert error.loc == ("Order", "fields", "status")
+    assert "= pending" in error.problem
+
+
+def test_a_command_ending_in_a_state_named_like_a_crud_event_is_refused() -> None:
+    error = _error(
+        {
+            "Order": {
+                "fields": {"status": "enum(open, deleted) = open"},
+                "commands": {"remove": {"from": ["open"], "to": "deleted"}},
+            }
+        }
+    )
+    assert error.loc == ("Order", "commands", "remove", "to")
+    assert "CRUD event" in error.problem
+
+
+def test_commands_name_their_events_after_the_state_and_creation_commands_create() -> None:
+    domain = parse_entities(
+        {
+            "Payment": {
+                "fields": {"status": "enum(pending, captured, failed) = pending"},
+                "commands": {
+                    "open_for_order": {"to": "pending"},
+                    "capture": {"from": ["pending"], "to": "captured"},
+                    "fail": {"from": "pending", "to": "failed"},
+                    "reject": {"from": ["pending"], "to": "failed"},
+                },
+            }
+        }
+    )
+    payment = domain.entities[0]
+    opening = payment.command("open_for_order")
+    assert opening is not None and opening.creates and opening.event_suffix == "created"
+    assert [c.event_suffix for c in payment.commands[1:]] == ["captured", "failed", "failed"]
+    assert payment.commanded == ("status",)
+    from msgen.messaging import domain_events
+
+    assert domain_events("payments", domain) == [
+        "payments.payment_created",
+        "payments.payment_updated",
+        "payments.payment_deleted",
+        "payments.payment_captured",
+        "payments.payment_failed",
+    ]

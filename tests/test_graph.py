@@ -134,3 +134,101 @@ def test_tree_with_output_is_usage_error(shop: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(shop)
     result = runner.invoke(app, ["graph", "-o", "x.txt"])
     assert result.exit_code == 2
+
+
+WORKFLOWS = """\
+schema: 1
+name: shop
+services:
+  orders:
+    path: orders
+    port: 8001
+    broker: rabbitmq
+    entities:
+      Order:
+        fields: {total: decimal, status: "enum(pending, paid, cancelled) = pending"}
+        commands:
+          pay: {from: [pending], to: paid}
+          cancel: {from: [pending, paid], to: cancelled}
+    publishes: [orders.order_created]
+    consumes:
+      payments.payment_failed: {command: Order.cancel, id: order_id}
+      payments.payment_captured: {command: Order.pay, id: order_id}
+  payments:
+    path: payments
+    port: 8002
+    broker: rabbitmq
+    entities:
+      Payment:
+        fields: {order_id: uuid, amount: decimal, status: "enum(pending, captured) = pending"}
+        commands:
+          create_for_order: {to: pending}
+          capture: {from: [pending], to: captured}
+    publishes: [payments.payment_captured, payments.payment_failed]
+    consumes:
+      orders.order_created: {command: Payment.create_for_order, fields: {order_id: id}}
+  audit:
+    path: audit
+    port: 8003
+    db: none
+    broker: rabbitmq
+    consumes: {orders.order_created: null, payments.payment_captured: null}
+"""
+
+
+@pytest.fixture
+def workflows(tree) -> Path:
+    return tree({"msgen.yaml": WORKFLOWS})
+
+
+def test_a_consumed_event_that_runs_a_command_is_labelled_with_it(workflows: Path) -> None:
+    events = {(e.source, e.target, e.label) for e in build_graph(model(workflows)).edges}
+    assert {edge for edge in events if edge[2]} == {
+        ("orders", "payments", "orders.order_created -> Payment.create_for_order"),
+        ("payments", "orders", "payments.payment_captured -> Order.pay"),
+        ("payments", "orders", "payments.payment_failed -> Order.cancel"),
+        # a mapping entry without a command keeps the event's name
+        ("orders", "audit", "orders.order_created"),
+        ("payments", "audit", "payments.payment_captured"),
+    }
+    mermaid = render_mermaid(build_graph(model(workflows)))
+    assert '    payments -.->|"payments.payment_captured -> Order.pay"| orders\n' in mermaid
+    dot = render_dot(build_graph(model(workflows)))
+    assert (
+        '    payments -> orders [style=dashed, label="payments.payment_captured -> Order.pay"];\n'
+        in dot
+    )
+
+
+def test_command_labels_are_deterministic(workflows: Path) -> None:
+    text = (workflows / "msgen.yaml").read_text()
+    lines = text.splitlines(keepends=True)
+    # the mapping in the other order
+    start = lines.index("      payments.payment_failed: {command: Order.cancel, id: order_id}\n")
+    lines[start], lines[start + 1] = lines[start + 1], lines[start]
+    other = workflows / "other"
+    other.mkdir()
+    (other / "msgen.yaml").write_text("".join(lines))
+    assert "".join(lines) != text
+    for render in (render_mermaid, render_dot):
+        assert render(build_graph(model(workflows))) == render(build_graph(model(other)))
+
+
+def test_workflows_mermaid_snapshot(workflows: Path, snapshot: SnapshotAssertion) -> None:
+    assert render_mermaid(build_graph(model(workflows))) == snapshot
+
+
+def test_the_tree_and_the_list_show_the_commands(
+    workflows: Path, monkeypatch: pytest.MonkeyPatch, snapshot: SnapshotAssertion
+) -> None:
+    monkeypatch.chdir(workflows)
+    result = runner.invoke(app, ["graph"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "consumes payments.payment_captured -> Order.pay <- payments" in result.stdout
+    assert "publishes orders.order_created -> audit, payments (Payment.create_for_order)" in (
+        result.stdout
+    )
+    assert result.stdout == snapshot
+    listed = runner.invoke(app, ["list"], env={"COLUMNS": "250"})
+    assert listed.exit_code == 0, listed.output
+    assert "orders.order_created -> Payment.create_for_order" in listed.stdout

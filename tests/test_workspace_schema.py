@@ -1,11 +1,13 @@
 """The JSON Schema of msgen.yaml: shipped up to date, and it tells good files from bad."""
 
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
+from msgen.workspace import load_workspace
 from msgen.workspace_schema import REGENERATE, SHIPPED_SCHEMA, main, render_schema
 
 EXAMPLE = """\
@@ -27,12 +29,33 @@ services:
           kind: {type: enum, choices: [a, b], default: a}
         commands:
           pay: {from: [pending], to: paid}
+          ship: {from: paid, to: shipped, field: status}
+          cancel: {from: [pending, paid], to: cancelled}
       OrderItem:
         fields:
           order: ref(Order)
           sku: str
           quantity: int
           unit_price: decimal
+    consumes:
+      payments.payment_captured: {command: Order.pay, id: order_id}
+      payments.payment_failed: {command: Order.cancel, id: order_id}
+      payments.payment_refunded:
+  payments:
+    path: payments
+    port: 8002
+    entities:
+      Payment:
+        fields: {order_id: uuid, amount: decimal, status: "enum(pending, captured) = pending"}
+        commands:
+          create_for_order: {to: pending}
+          capture: {from: [pending], to: captured}
+    consumes:
+      orders.order_created: {command: Payment.create_for_order, fields: {order_id: id}}
+  shipping:
+    path: shipping
+    port: 8003
+    consumes: [orders.order_paid, payments.payment_captured]
 """
 
 
@@ -56,6 +79,21 @@ def test_shipped_schema_is_a_valid_draft_2020_12_schema() -> None:
 
 def test_the_issue_example_validates() -> None:
     assert _errors(EXAMPLE) == []
+
+
+def test_the_example_is_a_workspace_msgen_loads(tmp_path: Path) -> None:
+    (tmp_path / "msgen.yaml").write_text(EXAMPLE)
+
+    services = load_workspace(tmp_path / "msgen.yaml").model.services
+
+    assert set(services["orders"].consume_actions()) == {
+        "payments.payment_captured",
+        "payments.payment_failed",
+    }
+    assert services["shipping"].consumed_events == [
+        "orders.order_paid",
+        "payments.payment_captured",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -87,6 +125,41 @@ def test_the_issue_example_validates() -> None:
             "to: paid}",
             "to: paid, when: now}",
             ["services", "orders", "entities", "Order", "commands", "pay"],
+        ),
+        (
+            "pay: {from: [pending], to: paid}",
+            "pay: {from: [], to: paid}",
+            ["services", "orders", "entities", "Order", "commands", "pay", "from"],
+        ),
+        (
+            "ship: {from: paid, to: shipped, field: status}",
+            "ship: {from: paid}",
+            ["services", "orders", "entities", "Order", "commands", "ship"],
+        ),
+        (
+            "ship: {from: paid, to: shipped, field: status}",
+            "ship: {from: paid, to: shipped, field: null}",
+            ["services", "orders", "entities", "Order", "commands", "ship", "field"],
+        ),
+        (
+            "capture: {from",
+            "Capture: {from",
+            ["services", "payments", "entities", "Payment", "commands"],
+        ),
+        (
+            "{command: Order.pay, id: order_id}",
+            "{command: pay, id: order_id}",
+            ["services", "orders", "consumes"],
+        ),
+        (
+            "{command: Order.cancel, id: order_id}",
+            "{command: Order.cancel, key: order_id}",
+            ["services", "orders", "consumes"],
+        ),
+        (
+            "[orders.order_paid, payments.payment_captured]",
+            "[order_paid, payments.payment_captured]",
+            ["services", "shipping", "consumes"],
         ),
     ],
 )

@@ -12,6 +12,14 @@ what is sent, or it has no model of the event); ``removed`` (a service that publ
 event, by the workspace or by its name, no longer does); ``unpublished`` (no service
 publishes it). Only ``compatible`` passes. Events published that nobody consumes are
 warnings.
+
+A consumed event that runs a command (``consumes: {event: {command: Entity.cmd, ...}}``) is
+also checked against each publisher's schema of it, from the consumer's domain
+(:func:`action_needs`): a transition command needs the payload field ``id:`` names, always
+sent, a UUID string (``format: uuid``: a plain string may hold anything else); a creation
+command needs the payload field of every entity field it sets that has no default (its
+``fields:`` mapping, or the field's own name), always sent, with values the field accepts.
+Their problems join the event's, with the same kinds.
 """
 
 from __future__ import annotations
@@ -29,14 +37,19 @@ from msgen.errors import ContractError, ContractFileInvalidError, ContractFileMi
 from msgen.schema_compat import Problem, compare_schemas
 
 if TYPE_CHECKING:
-    from msgen.workspace import WorkspaceFile
+    from msgen.domain.model import Domain
+    from msgen.domain.model import Field as DomainField
+    from msgen.workspace import ConsumeAction, WorkspaceFile
 
 __all__ = [
     "CONTRACT_FILE",
+    "ActionField",
+    "ActionNeeds",
     "ContractReport",
     "EventCheck",
     "ServiceContract",
     "Unconsumed",
+    "action_needs",
     "check_contracts",
     "load_contract",
     "load_contracts",
@@ -49,6 +62,30 @@ Verdict = Literal["compatible", "incompatible", "removed", "unpublished"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ActionField:
+    """A payload field a consumed event's command reads."""
+
+    payload: str
+    """The field of the event's payload."""
+    target: str
+    """What it becomes: ``the Order id``, ``Payment.amount``."""
+    schema: Mapping[str, Any]
+    """The JSON Schema of the values the command accepts there."""
+    required: bool
+    """The command cannot run without it (publishers must always send it)."""
+    named: bool = False
+    """``msgen.yaml`` names it (``id:``, ``fields:``): publishers must have it at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionNeeds:
+    """What a consumed event's command (``Order.pay``) needs from the event's payload."""
+
+    command: str
+    fields: tuple[ActionField, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ServiceContract:
     """One service's event schemas, and what the workspace says it publishes and consumes."""
 
@@ -57,6 +94,8 @@ class ServiceContract:
     consumes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     declared_publishes: tuple[str, ...] = ()
     declared_consumes: tuple[str, ...] = ()
+    actions: Mapping[str, ActionNeeds] = field(default_factory=dict)
+    """Consumed event -> what the command it runs needs (events that run one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,19 +213,125 @@ def _check_event(
         problem = Problem("unpublished", "", "no service publishes it")
         return EventCheck(consumer, event, (), "unpublished", (problem,))
     schema = contract.consumes.get(event)
+    problems: list[Problem] = []
     if schema is None:
         message = f"{consumer} has no model of it in {CONTRACT_FILE.as_posix()}"
-        problem = Problem("no-model", "", message)
-        return EventCheck(consumer, event, tuple(publishers), "incompatible", (problem,))
-    problems = [
-        replace(problem, publisher=publisher)
-        for publisher in publishers
-        for problem in compare_schemas(
-            contracts[publisher].publishes[event], schema, consumer=consumer, publisher=publisher
-        )
-    ]
+        problems.append(Problem("no-model", "", message))
+    else:
+        problems += [
+            replace(problem, publisher=publisher)
+            for publisher in publishers
+            for problem in compare_schemas(
+                contracts[publisher].publishes[event],
+                schema,
+                consumer=consumer,
+                publisher=publisher,
+            )
+        ]
+    needs = contract.actions.get(event)
+    if needs is not None:
+        problems += [
+            replace(problem, publisher=publisher)
+            for publisher in publishers
+            for problem in _action_problems(
+                needs, contracts[publisher].publishes[event], consumer, publisher
+            )
+        ]
     verdict: Verdict = "incompatible" if problems else "compatible"
     return EventCheck(consumer, event, tuple(publishers), verdict, tuple(problems))
+
+
+def _action_problems(
+    needs: ActionNeeds, published: Mapping[str, Any], consumer: str, publisher: str
+) -> list[Problem]:
+    """What stops ``needs.command`` running on the payloads ``publisher`` sends."""
+    who = f"{needs.command} in {consumer}"
+    properties = published.get("properties")
+    sent: Mapping[str, Any] = properties if isinstance(properties, Mapping) else {}
+    always = set(published.get("required", []))
+    problems: list[Problem] = []
+    for need in needs.fields:
+        if need.payload not in sent:
+            if need.required or need.named:
+                message = f"{who} reads it as {need.target}; {publisher} does not send it"
+                problems.append(Problem("missing-field", need.payload, message))
+            continue
+        if need.required and need.payload not in always:
+            message = f"{who} reads it as {need.target}; {publisher} may leave it out"
+            problems.append(Problem("missing-field", need.payload, message))
+        accepted = {"type": "object", "properties": {need.payload: need.schema}}
+        problems += [
+            replace(problem, message=f"{problem.message} (it is {need.target})")
+            for problem in compare_schemas(published, accepted, consumer=who, publisher=publisher)
+        ]
+    return problems
+
+
+_UUID: Mapping[str, Any] = {"type": "string", "format": "uuid"}
+_NUMBER: Mapping[str, Any] = {
+    "anyOf": [{"type": "number"}, {"type": "string", "format": "decimal"}]
+}
+_ACCEPTED: Mapping[str, Mapping[str, Any]] = {
+    "str": {"type": "string"},
+    "text": {"type": "string"},
+    "int": {"type": "integer"},
+    "bigint": {"type": "integer"},
+    # A number, or a decimal as generated publishers send it (a string of format decimal).
+    "float": _NUMBER,
+    "decimal": _NUMBER,
+    "bool": {"type": "boolean"},
+    "uuid": _UUID,
+    "ref": _UUID,
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "json": {},
+}
+
+
+def _accepted(field: DomainField) -> Mapping[str, Any]:
+    """The JSON Schema of the payload values an entity field can be set from."""
+    if field.kind == "enum":
+        schema: Mapping[str, Any] = {"type": "string", "enum": list(field.choices)}
+    else:
+        schema = _ACCEPTED[field.kind]
+    if field.optional and schema:
+        return {"anyOf": [schema, {"type": "null"}]}
+    return schema
+
+
+def action_needs(action: ConsumeAction, domain: Domain, *, consumer: str) -> ActionNeeds:
+    """The payload fields the command ``action`` runs reads, from the consumer's domain.
+
+    A transition command reads the entity id from the field ``id:`` names. A creation
+    command sets each field no command moves: from the payload field ``fields:`` maps it to,
+    else the one of its own name (a ref field's ``<name>_id``); the field needs one unless it
+    is optional or has a default.
+    """
+    entity = domain.entity(action.entity)
+    command = entity.command(action.command_name) if entity is not None else None
+    if entity is None or command is None:
+        raise ContractError(f"{consumer}: {action.command} is not a command of its entities")
+    if not command.creates:
+        entity_id = ActionField(
+            payload=action.id or "id",
+            target=f"the {entity.name} id",
+            schema=_UUID,
+            required=True,
+            named=True,
+        )
+        return ActionNeeds(action.command, (entity_id,))
+    fields = tuple(
+        ActionField(
+            payload=action.fields.get(f.name, f.column),
+            target=f"{entity.name}.{f.name}",
+            schema=_accepted(f),
+            required=not f.optional and not f.has_default,
+            named=f.name in action.fields,
+        )
+        for f in entity.fields
+        if f.name not in entity.commanded
+    )
+    return ActionNeeds(action.command, fields)
 
 
 def load_contract(service: str, path: Path, *, package: str | None = None) -> ServiceContract:
@@ -239,11 +384,18 @@ def load_contracts(workspace: WorkspaceFile) -> list[ServiceContract]:
         if entry.kind != "service" or not has_events:
             continue
         contract = load_contract(name, workspace.service_dir(name) / CONTRACT_FILE)
+        actions = entry.consume_actions()
+        domain = entry.domain() if actions else None
         result.append(
             replace(
                 contract,
                 declared_publishes=tuple(entry.publishes),
                 declared_consumes=tuple(entry.consumes),
+                actions={
+                    event: action_needs(action, domain, consumer=name)
+                    for event, action in actions.items()
+                    if domain is not None
+                },
             )
         )
     return result

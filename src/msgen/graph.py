@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Literal
 from msgen.errors import GraphvizMissingError, MsgenError
 
 if TYPE_CHECKING:
-    from msgen.workspace import Workspace
+    from msgen.workspace import ServiceEntry, Workspace
 
 __all__ = [
     "Edge",
     "Graph",
     "Node",
     "build_graph",
+    "event_label",
     "publishers_of",
     "render_dot",
     "render_image",
@@ -43,7 +44,11 @@ class Node:
 
 @dataclass(frozen=True, slots=True, order=True)
 class Edge:
-    """``http``: calls; ``event``: publisher to consumer (label = event); ``uses``: infra."""
+    """``http``: calls; ``event``: publisher to consumer; ``uses``: infra.
+
+    An event edge is labelled with the event, or ``<event> -> <Entity>.<command>`` when the
+    consumer runs a command on it (see :func:`event_label`).
+    """
 
     source: str
     target: str
@@ -73,6 +78,15 @@ def publishers_of(workspace: Workspace) -> dict[str, list[str]]:
     return publishers
 
 
+def event_label(event: str, entry: ServiceEntry) -> str:
+    """The label of ``event`` consumed by ``entry``: the event, and the command it runs.
+
+    ``orders.order_created``, or ``payments.payment_captured -> Order.pay``.
+    """
+    action = entry.consume_actions().get(event)
+    return event if action is None else f"{event} -> {action.command}"
+
+
 def build_graph(workspace: Workspace) -> Graph:
     """The graph of a workspace: a pure function of ``msgen.yaml``."""
     nodes: set[Node] = set()
@@ -88,7 +102,7 @@ def build_graph(workspace: Workspace) -> Graph:
             edges.add(Edge(_ident(name), _ident(upstream), "http"))
         for event in entry.consumes:
             for publisher in publishers.get(event, []):
-                edges.add(Edge(_ident(publisher), _ident(name), "event", event))
+                edges.add(Edge(_ident(publisher), _ident(name), "event", event_label(event, entry)))
         if entry.kind == "service" and entry.db != "none":
             db_id = f"{_ident(name)}_db"
             nodes.add(Node(db_id, f"{name} db ({entry.db})", "database"))

@@ -39,14 +39,15 @@ def published_events(names: ServiceNames) -> list[str]:
 
 
 def domain_events(service: str, domain: Domain) -> list[str]:
-    """The events of every entity of the domain, entity by entity, in lifecycle order."""
+    """The events of every entity of the domain, entity by entity: CRUD, then its commands'."""
     from msgen.domain.view import entity_names
 
-    return [
-        f"{service}.{entity_names(entity.name)['snake']}_{verb}"
-        for entity in domain.entities
-        for verb in LIFECYCLE
-    ]
+    events: list[str] = []
+    for entity in domain.entities:
+        snake = entity_names(entity.name)["snake"]
+        verbs = [*LIFECYCLE, *(command.event_suffix for command in entity.commands)]
+        events += [f"{service}.{snake}_{verb}" for verb in dict.fromkeys(verbs)]
+    return events
 
 
 def entities_data(domain: Domain) -> dict[str, Any]:

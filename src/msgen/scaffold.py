@@ -119,6 +119,7 @@ TEMPLATE_DEFAULTS: dict[str, object] = {
     "broker": "none",
     "consumes": [],
     "consumed": {},
+    "workflows": [],
     "event_sourcing": False,
     "system_name": "system",
     "discovery": "static",

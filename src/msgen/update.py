@@ -60,6 +60,9 @@ if TYPE_CHECKING:
     from msgen.template_render import Template
     from msgen.warm_export import WarmExport
 
+SandboxStep = Callable[[Path], "DomainChange | None"]
+"""What an update writes into its sandbox after the merge (a revision, rules modules)."""
+
 __all__ = [
     "ANSWERS_FILE",
     "Conflict",
@@ -343,13 +346,53 @@ def _domains(
     return None if new == old else (old, new)
 
 
+def _consumes_step(
+    workspace: WorkspaceFile,
+    name: str,
+    recorded: Mapping[str, Any],
+    answers: dict[str, Any],
+    domain_step: SandboxStep | None,
+) -> tuple[dict[str, Any], SandboxStep | None]:
+    """The answers ``consumes:`` changed since the service was rendered, and the step.
+
+    Consuming another event (``consumes:`` edited by hand) re-derives the consumed models
+    from the publishers' contracts; mapping an event to a command re-renders workflows.py.
+    A service that starts consuming also gets a revision adding the consumer tables to a
+    database made before (see :func:`msgen.domain.generate.consumer_tables_revision`).
+    """
+    from msgen.workflows import consumes_answers
+
+    entry = workspace.model.services[name]
+    if entry.kind != "service" or entry.broker == "none" or "consumes" in answers:
+        return answers, domain_step
+    wanted = consumes_answers(workspace, name)
+    if list(recorded.get("workflows") or []) != wanted["workflows"]:
+        answers["workflows"] = wanted["workflows"]
+    if list(recorded.get("consumes") or []) == wanted["consumes"]:
+        return answers, domain_step
+    answers["consumes"] = wanted["consumes"]
+    answers["consumed"] = wanted["consumed"]
+    if recorded.get("consumes") or recorded.get("db", "none") == "none":
+        return answers, domain_step
+    package = str(recorded.get("package_name") or name.replace("-", "_"))
+
+    def step(project: Path) -> DomainChange | None:
+        from msgen.domain.generate import consumer_tables_revision
+
+        change = domain_step(project) if domain_step is not None else None
+        consumer_tables_revision(project, package, name)
+        return change
+
+    return answers, step
+
+
 def _domain_step(
     workspace: WorkspaceFile,
     name: str,
     recorded: Mapping[str, Any],
     answers: dict[str, Any],
     domains: tuple[Domain, Domain] | None,
-) -> tuple[dict[str, Any], Callable[[Path], DomainChange] | None]:
+) -> tuple[dict[str, Any], SandboxStep | None]:
     """The answers and sandbox step of a domain change, when ``msgen.yaml`` has one.
 
     The domain the service was last rendered with is in its answers; when the workspace's
@@ -384,7 +427,7 @@ def _quick_template(
     Only a change of the domain (``entities``) at the current template version, with
     conflicts left inline, and a template :mod:`msgen.template_render` can render.
     """
-    if old != new or conflict != "inline" or not answers or set(answers) - {"entities"}:
+    if old != new or conflict != "inline" or not answers or set(answers) - QUICK_ANSWERS:
         return None
     from msgen.template_render import load_template
 
@@ -392,6 +435,10 @@ def _quick_template(
     if loaded is None or any("validator" in loaded.questions.get(k, {}) for k in answers):
         return None  # copier validates a changed answer; the renderer does not
     return loaded
+
+
+QUICK_ANSWERS = {"entities", "workflows"}
+"""Answers the quick path merges: computed by msgen, with no validator in the template."""
 
 
 @contextlib.contextmanager
@@ -460,7 +507,7 @@ def _quick_path(
     answers: Mapping[str, Any],
     files: list[str],
     source: str,
-    domain_step: Callable[[Path], DomainChange] | None,
+    domain_step: SandboxStep | None,
     warm: WarmExport | None,
 ) -> tuple[dict[str, Any], DomainChange | None]:
     """The quick update of the sandbox ``project``: its final answers and domain change."""
@@ -527,6 +574,7 @@ def update_service(
     exports = domains is not None and old == new and not answers and conflict == "inline"
     with _warm_export(exports and recorded.get("broker", "none") != "none") as warm:
         answers, domain_step = _domain_step(workspace, name, recorded, dict(answers or {}), domains)
+        answers, domain_step = _consumes_step(workspace, name, recorded, answers, domain_step)
         if old == new and not answers:
             return ServiceUpdate(
                 name=name,

@@ -52,6 +52,7 @@ __all__ = [
     "SCHEMA_MODELINE",
     "SCHEMA_VERSION",
     "WORKSPACE_FILE",
+    "ConsumeAction",
     "ServiceEntry",
     "Workspace",
     "WorkspaceFile",
@@ -87,6 +88,32 @@ ServiceName = Annotated[str, AfterValidator(_service_name)]
 Kind = Literal["service", "gateway"]
 
 
+class ConsumeAction(BaseModel):
+    """What a consumed event does: run a command of one of this service's entities.
+
+    ``command`` is ``Entity.command``. A transition command runs on the entity whose id is
+    in the payload field ``id``; a creation command (no ``from:``) makes a new entity whose
+    fields are taken from the payload: each field from the payload field of the same name,
+    or from the one ``fields`` maps it to (``{order_id: id, amount: total}``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]*\.[a-z][a-z0-9_]*$")]
+    id: Annotated[str | None, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = None
+    fields: dict[str, Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(
+        default_factory=dict
+    )
+
+    @property
+    def entity(self) -> str:
+        return self.command.split(".", 1)[0]
+
+    @property
+    def command_name(self) -> str:
+        return self.command.split(".", 1)[1]
+
+
 class ServiceEntry(BaseModel):
     """One service (or gateway) of the system, as recorded in ``msgen.yaml``."""
 
@@ -103,7 +130,8 @@ class ServiceEntry(BaseModel):
     discovery: Discovery = "static"
     features: list[str] = Field(default_factory=list)
     publishes: list[str] = Field(default_factory=list)
-    consumes: list[str] = Field(default_factory=list)
+    consumes: list[str] | dict[str, ConsumeAction | None] = Field(default_factory=list)
+    """Event names, or a mapping of event name to what it does (see :class:`ConsumeAction`)."""
     upstreams: list[str] = Field(default_factory=list)
     versions: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(default_factory=dict)
     entities: dict[str, Any] = Field(default_factory=dict)
@@ -144,6 +172,11 @@ class ServiceEntry(BaseModel):
         """
         data = self.model_dump(mode="json", exclude_none=True, exclude={"entities"})
         data["entities"] = copy.deepcopy(self.entities)
+        if isinstance(self.consumes, dict):
+            data["consumes"] = {
+                event: action.model_dump(mode="json", exclude_defaults=True) if action else None
+                for event, action in self.consumes.items()
+            }
         always = {"kind", "path", "port", "version", "db"}
         return {
             key: value
@@ -151,6 +184,17 @@ class ServiceEntry(BaseModel):
             if key in always
             or value != type(self).model_fields[key].get_default(call_default_factory=True)
         }
+
+    @property
+    def consumed_events(self) -> list[str]:
+        """The names of the events the service consumes, in the file's order."""
+        return list(self.consumes)
+
+    def consume_actions(self) -> dict[str, ConsumeAction]:
+        """Consumed event -> the command it runs (events without one are left out)."""
+        if not isinstance(self.consumes, dict):
+            return {}
+        return {event: action for event, action in self.consumes.items() if action is not None}
 
     def domain(self) -> Domain:
         """The service's entities, parsed and validated (raises :class:`DomainError`)."""
@@ -409,14 +453,54 @@ def _cross_check(model: Workspace) -> tuple[list[str | int], str, str | None] | 
                 )
         for index, event in enumerate(svc.consumes):
             producer = event.split(".", 1)[0]
+            at: str | int = event if isinstance(svc.consumes, dict) else index
             if "." not in event or producer not in model.services:
                 return (
-                    ["services", name, "consumes", index],
+                    ["services", name, "consumes", at],
                     f"consumed event {shorten(repr(event))} does not name a service of this "
                     f"workspace as SERVICE.EVENT (it has: {known})",
                     "events are named after the service that publishes them, e.g. "
                     "orders.order_created; add that service first",
                 )
+        for event, action in svc.consume_actions().items():
+            problem = _check_action(svc, action)
+            if problem is not None:
+                return (["services", name, "consumes", event, *problem[0]], *problem[1:])
+    return None
+
+
+def _check_action(  # noqa: PLR0911 (one return per problem)
+    svc: ServiceEntry, action: ConsumeAction
+) -> tuple[list[str | int], str, str | None] | None:
+    """Whether a consumed event's command exists in the service's domain, and fits it."""
+    domain = svc.domain()
+    entity = domain.entity(action.entity)
+    if entity is None:
+        known = ", ".join(e.name for e in domain.entities) or "none"
+        return (["command"], f"{action.entity} is not an entity of this service ({known})", None)
+    command = entity.command(action.command_name)
+    if command is None:
+        known = ", ".join(c.name for c in entity.commands) or "none"
+        return (
+            ["command"],
+            f"{entity.name} has no command {action.command_name!r} (its commands: {known})",
+            f"declare it under entities.{entity.name}.commands",
+        )
+    if command.creates and action.id is not None:
+        return (["id"], f"{action.command} creates a {entity.name}: it takes no id", None)
+    if not command.creates and action.id is None:
+        return (
+            ["id"],
+            f"{action.command} changes an existing {entity.name}: name the payload field "
+            "holding its id",
+            "e.g. {command: " + action.command + ", id: order_id}",
+        )
+    if not command.creates and action.fields:
+        return (["fields"], "only a creation command (no from:) takes fields", None)
+    for target in action.fields:
+        field = entity.field(target)
+        if field is None or target in entity.commanded:
+            return (["fields", target], f"{target!r} is not a field {action.command} sets", None)
     return None
 
 
@@ -527,6 +611,8 @@ def _fresh(value: Any) -> Any:
         mapping = CommentedMap()
         for key, item in value.items():
             mapping[key] = _fresh(item)
+        if isinstance(value, CommentedMap) and value.fa.flow_style():
+            mapping.fa.set_flow_style()  # a short form, such as a command's
         return mapping
     if isinstance(value, list):
         seq = CommentedSeq(_fresh(item) for item in value)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -64,14 +64,30 @@ _SHORT = {
 }
 
 
+_STATE = r"^[A-Za-z][A-Za-z0-9_]*$"
+_SNAKE = "^[a-z][a-z0-9_]*$"
+_State = Annotated[str, Field(pattern=_STATE)]
+_EVENT = r"^[a-z]([-a-z0-9]*[a-z0-9])?\..+$"
+"""``SERVICE.EVENT``: the part before the first dot names a service of the workspace."""
+
+
 class _Command(BaseModel):
-    """A lifecycle command: moves an enum field from some states to another."""
+    """A lifecycle command: moves an enum field from some states to another.
+
+    Without ``from:`` it creates the entity in state ``to`` (run from a consumed event).
+    """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, title="Command")
 
-    sources: str | list[str] = Field(alias="from", description="The states it starts from.")
-    to: str = Field(description="The state it ends in.")
-    field: str | None = Field(None, description="The enum field (when several hold the states).")
+    sources: _State | Annotated[list[_State], Field(min_length=1)] = Field(
+        alias="from",
+        description="The states it starts from; leave it out for a command that creates "
+        "the entity.",
+    )
+    to: _State = Field(description="The state it ends in.")
+    field: Annotated[str, Field(pattern=_SNAKE)] = Field(
+        description="The enum field it moves (when several hold the states)."
+    )
 
 
 class _Entity(BaseModel):
@@ -85,6 +101,37 @@ class _Entity(BaseModel):
     )
 
 
+def _command_schema() -> dict[str, Any]:
+    """A command: only ``to`` is required (``from`` and ``field`` are not null when given)."""
+    command = TypeAdapter(_Command).json_schema(by_alias=True)
+    command["required"] = ["to"]
+    return command
+
+
+_CONSUME_ACTION = {
+    "command": "Entity.command: a command of one of this service's entities.",
+    "id": "The payload field holding the id of the entity a transition command runs on "
+    "(a creation command takes none).",
+    "fields": "Creation commands only: entity field -> the payload field it is taken from "
+    "(default: the payload field of the same name).",
+}
+
+
+def _describe_consumes(defs: dict[str, Any]) -> None:
+    """``consumes:``: a list of event names, or a mapping of each to what it runs."""
+    consumes = defs["ServiceEntry"]["properties"]["consumes"]
+    names, actions = consumes["anyOf"]
+    names["items"]["pattern"] = _EVENT
+    actions["propertyNames"] = {"pattern": _EVENT}
+    consumes["description"] = (
+        "The events the service consumes (SERVICE.EVENT): a list, or a mapping of each to "
+        "the command it runs ({command: Order.pay, id: order_id}) or to null (handled by "
+        "your own code)."
+    )
+    for key, description in _CONSUME_ACTION.items():
+        defs["ConsumeAction"]["properties"][key]["description"] = description
+
+
 def build_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of ``msgen.yaml``."""
     from msgen.workspace import Workspace
@@ -92,16 +139,24 @@ def build_schema() -> dict[str, Any]:
     schema = Workspace.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
     defs = schema.setdefault("$defs", {})
     entity = TypeAdapter(_Entity).json_schema(by_alias=True, ref_template="#/$defs/{model}")
-    defs.update(entity.pop("$defs", {}))
+    entity.pop("$defs", None)  # the command's, added below under its own name
     entity["properties"]["fields"] = {
         "type": "object",
         "description": entity["properties"]["fields"]["description"],
         "minProperties": 1,
-        "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
+        "propertyNames": {"pattern": _SNAKE},
         "additionalProperties": {"anyOf": [_SHORT, {"$ref": "#/$defs/FieldLongForm"}]},
     }
+    entity["properties"]["commands"] = {
+        "type": "object",
+        "description": entity["properties"]["commands"]["description"],
+        "propertyNames": {"pattern": _SNAKE},
+        "additionalProperties": {"$ref": "#/$defs/Command"},
+    }
     defs["Entity"] = entity
+    defs["Command"] = _command_schema()
     defs["FieldLongForm"] = TypeAdapter(_FieldLong).json_schema()
+    _describe_consumes(defs)
     defs["ServiceEntry"]["properties"]["entities"] = {
         "type": "object",
         "title": "Entities",

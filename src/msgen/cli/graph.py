@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from rich.tree import Tree
 
     from msgen.graph import Graph
-    from msgen.workspace import Workspace
+    from msgen.workspace import ConsumeAction, Workspace
 
 Format = Literal["tree", "mermaid", "dot", "svg", "png"]
 
@@ -71,12 +71,18 @@ def _tree(workspace: Workspace, graph: Graph) -> Tree:
         for upstream in sorted(entry.upstreams):
             branch.add(f"calls [cyan]{escape(upstream)}[/] over HTTP")
         for event in sorted(entry.publishes):
-            consumers = sorted(n for n, e in workspace.services.items() if event in e.consumes)
+            consumers = [
+                _consumer(n, e.consume_actions().get(event))
+                for n, e in sorted(workspace.services.items())
+                if event in e.consumes
+            ]
             to = ", ".join(consumers) if consumers else "[yellow]no consumer[/]"
             branch.add(f"publishes [magenta]{escape(event)}[/] -> {to}")
         for event in sorted(entry.consumes):
             source = ", ".join(sorted(publishers.get(event, []))) or "[red]nobody publishes it[/]"
-            branch.add(f"consumes [magenta]{escape(event)}[/] <- {source}")
+            action = entry.consume_actions().get(event)
+            runs = "" if action is None else f" -> [cyan]{escape(action.command)}[/]"
+            branch.add(f"consumes [magenta]{escape(event)}[/]{runs} <- {source}")
         uses = []
         if entry.kind == "service" and entry.db != "none":
             uses.append(f"database ({entry.db})")
@@ -87,3 +93,8 @@ def _tree(workspace: Workspace, graph: Graph) -> Tree:
         if uses:
             branch.add(f"uses {', '.join(uses)}")
     return root
+
+
+def _consumer(name: str, action: ConsumeAction | None) -> str:
+    """A consumer of an event, with the command the event runs in it: ``orders (Order.pay)``."""
+    return escape(name) if action is None else f"{escape(name)} ([cyan]{escape(action.command)}[/])"

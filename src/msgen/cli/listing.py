@@ -49,6 +49,8 @@ def list_services(
         return
     from rich.table import Table
 
+    from msgen.graph import event_label
+
     table = Table(title=f"{model.name} ({workspace.path})", title_justify="left")
     services = model.services.values()
     # Event columns only when some service has a broker: the table stays narrow otherwise.
@@ -69,7 +71,8 @@ def list_services(
             entry.path,
         ]
         if events:
-            cells[4:4] = ["\n".join(entry.publishes), "\n".join(entry.consumes)]
+            consumes = [event_label(event, entry) for event in entry.consumes]
+            cells[4:4] = ["\n".join(entry.publishes), "\n".join(consumes)]
         table.add_row(*cells)
     if not model.services:
         console().print(f"[dim]{model.name} has no services yet: msgen new service NAME[/]")

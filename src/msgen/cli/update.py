@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from msgen.update import Reporter, ServiceUpdate
 
 ConflictChoice = Literal["inline", "rej"]
-DomainKind = Literal["entity", "field"]
+DomainKind = Literal["entity", "field", "command"]
 
 CONFLICT_HELP = (
     "How conflicts are left: inline (<<<<<<< markers in the file) or rej (the file gets "
@@ -150,14 +151,61 @@ def update(
     _finish(results, conflict=conflict, dry_run=dry_run)
 
 
-DOMAIN_KINDS = ("entity", "field")
+DOMAIN_KINDS = ("entity", "field", "command")
+FROM_HELP = "add command: a state it starts from (repeat it); none makes a creation command."
+TO_HELP = "add command: the state it ends in."
+FIELD_HELP = "add command: the enum field it moves (when several hold the states)."
 
 
-def _domain_edit(kind: str, verb: str, service: str, args: list[str]) -> Edit:
-    """The edit of ``msgen add|remove entity|field SERVICE ENTITY [FIELD...]``."""
+@dataclass(frozen=True)
+class CommandOptions:
+    """``--from``, ``--to`` and ``--field`` of ``msgen add command``."""
+
+    sources: tuple[str, ...] = ()
+    to: str | None = None
+    field: str | None = None
+
+    def given(self) -> bool:
+        return bool(self.sources) or self.to is not None or self.field is not None
+
+
+def _command_edit(verb: str, service: str, args: list[str], options: CommandOptions) -> Edit:
+    """The edit of ``msgen add|remove command SERVICE ENTITY NAME``."""
+    from msgen.domain import edit as domain_edit
+
+    example = f"msgen {verb} command {service} Order pay" + (
+        " --from pending --to paid" if verb == "add" else ""
+    )
+    if len(args) != 2:
+        raise UsageError(
+            f"msgen {verb} command {service} takes ENTITY NAME, got {len(args)} argument(s)",
+            hint=f"e.g. {example}",
+        )
+    entity, name = args
+    if verb == "remove":
+        return lambda raw: domain_edit.remove_command(raw, entity, name)
+    to = options.to
+    if to is None:
+        raise UsageError(
+            f"msgen add command {service} {entity} {name} needs --to STATE",
+            hint=f"e.g. {example} (leave --from out for a command that creates the entity)",
+        )
+    return lambda raw: domain_edit.add_command(
+        raw, entity, name, sources=options.sources, to=to, field=options.field
+    )
+
+
+def _domain_edit(
+    kind: str, verb: str, service: str, args: list[str], options: CommandOptions
+) -> Edit:
+    """The edit of ``msgen add|remove entity|field SERVICE ENTITY [FIELD...]`` (or command)."""
     from msgen.domain import edit as domain_edit
     from msgen.domain.syntax import parse_cli_field
 
+    if options.given() and not (kind == "command" and verb == "add"):
+        raise UsageError("--from, --to and --field are options of msgen add command")
+    if kind == "command":
+        return _command_edit(verb, service, args, options)
     if not args:
         raise UsageError(
             f"msgen {verb} {kind} {service} needs an entity name",
@@ -201,10 +249,11 @@ def _change_domain(
     conflict: ConflictChoice,
     dry_run: bool,
     force: bool,
+    options: CommandOptions | None = None,
 ) -> None:
     from msgen.domain.change import change_domain
 
-    edit = _domain_edit(kind, verb, service, args)
+    edit = _domain_edit(kind, verb, service, args, options or CommandOptions())
     with locked_workspace() as workspace, _progress(True) as report:
         result = change_domain(
             workspace, service, edit, conflict=conflict, dry_run=dry_run, force=force, report=report
@@ -219,10 +268,14 @@ def _change_domain(
             console().print(f"  {escape(line)}", soft_wrap=True)
     if not dry_run:
         past = "Added" if verb == "add" else "Removed"
-        what = " ".join(args[1:]) + f" of {args[0]}" if kind == "field" else args[0]
+        what = " ".join(args[1:]) + f" of {args[0]}" if kind != "entity" else args[0]
+        then = (
+            "apply it with alembic upgrade heads (the service migrates on start)"
+            if kind != "command" or result.migration
+            else "review with git diff"
+        )
         console().print(
-            f"[green]{past}[/] {kind} {escape(what)} in [bold]{escape(service)}[/]; "
-            "apply it with alembic upgrade heads (the service migrates on start)",
+            f"[green]{past}[/] {kind} {escape(what)} in [bold]{escape(service)}[/]; {then}",
             soft_wrap=True,
         )
     _finish([result], conflict=conflict, dry_run=dry_run)
@@ -234,7 +287,7 @@ def add(
         str,
         typer.Argument(
             help="What to add: broker, consul, event-sourcing, postgres, tracing, metrics, "
-            "or entity / field (then ENTITY and FIELDs follow).",
+            "or entity / field (then ENTITY and FIELDs follow) / command (then ENTITY NAME).",
             show_default=False,
         ),
     ],
@@ -242,20 +295,34 @@ def add(
     args: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="ENTITY [FIELD]",
-            help="For entity/field: the entity, then fields as name:type[?][=default].",
+            metavar="ENTITY [FIELD|NAME]",
+            help="For entity/field: the entity, then fields as name:type[?][=default]; "
+            "for command: the entity, then the command's name.",
             show_default=False,
         ),
+    ] = None,
+    sources: Annotated[
+        list[str] | None,
+        typer.Option("--from", metavar="STATE", help=FROM_HELP, show_default=False),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", metavar="STATE", help=TO_HELP, show_default=False)
+    ] = None,
+    field: Annotated[
+        str | None,
+        typer.Option("--field", metavar="FIELD", help=FIELD_HELP, show_default=False),
     ] = None,
     conflict: Annotated[ConflictChoice, typer.Option(help=CONFLICT_HELP)] = "inline",
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
-    """Turn a feature on for a service, or add an entity or fields to its domain.
+    """Turn a feature on, or add an entity, fields or a command to a service's domain.
 
     msgen add consul orders; msgen add entity orders OrderItem 'order:ref(Order)' sku:str;
-    msgen add field orders Order note:text?. A domain change adds an Alembic revision.
+    msgen add field orders Order note:text?; msgen add command orders Order pay --from
+    pending --to paid. An entity or field change adds an Alembic revision.
     """
+    options = CommandOptions(tuple(sources or ()), to, field)
     if feature in DOMAIN_KINDS:
         _change_domain(
             "add",
@@ -265,10 +332,13 @@ def add(
             conflict=conflict,
             dry_run=dry_run,
             force=force,
+            options=options,
         )
         return
     if args:
         raise UsageError(f"msgen add {feature} takes no arguments after the service")
+    if options.given():
+        raise UsageError("--from, --to and --field are options of msgen add command")
     from msgen.features import add_feature
 
     with locked_workspace() as workspace, _progress(True) as report:
@@ -299,13 +369,15 @@ def add(
 
 @boundary
 def remove(
-    kind: Annotated[DomainKind, typer.Argument(help="entity or field.", show_default=False)],
+    kind: Annotated[
+        DomainKind, typer.Argument(help="entity, field or command.", show_default=False)
+    ],
     service: Annotated[str, typer.Argument(help="The service whose domain changes.")],
     args: Annotated[
         list[str],
         typer.Argument(
-            metavar="ENTITY [FIELD]",
-            help="The entity (for field: then the fields to remove).",
+            metavar="ENTITY [FIELD|NAME]",
+            help="The entity (for field: then the fields to remove; for command: its name).",
             show_default=False,
         ),
     ],
@@ -313,9 +385,10 @@ def remove(
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
-    """Remove an entity or fields from a service's domain (a revision drops the columns).
+    """Remove an entity, fields or a command from a service's domain.
 
-    msgen remove field orders Order note; msgen remove entity orders OrderItem.
+    msgen remove field orders Order note; msgen remove entity orders OrderItem;
+    msgen remove command orders Order pay. Removed columns are dropped by a new revision.
     """
     _change_domain(
         "remove", kind, service, list(args), conflict=conflict, dry_run=dry_run, force=force

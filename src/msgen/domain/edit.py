@@ -1,4 +1,4 @@
-"""Edits of a service's raw ``entities:`` mapping, as ``msgen add/remove field|entity`` make them.
+"""Edits of a service's raw ``entities:`` mapping, as ``msgen add|remove KIND`` make them.
 
 Each function returns a new mapping (the input is left alone) in which only the edited
 entry changed, written in the short form when it fits, so the user's own text and order
@@ -9,14 +9,21 @@ that records it has checked the new domain before writing anything.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from msgen.domain.model import Domain, Field
+from msgen.domain.model import Domain, Entity, Field
 from msgen.domain.syntax import field_spec, parse_entities
 from msgen.errors import DomainError
 
-__all__ = ["add_entity", "remove_entity", "remove_field", "set_field"]
+__all__ = [
+    "add_command",
+    "add_entity",
+    "remove_command",
+    "remove_entity",
+    "remove_field",
+    "set_field",
+]
 
 
 def _entity(entities: dict[str, Any], name: str) -> dict[str, Any]:
@@ -93,4 +100,83 @@ def remove_entity(entities: Mapping[str, Any], name: str) -> tuple[dict[str, Any
                     loc=(other.name, "fields", field.name),
                 )
     del result[name]
+    return _checked(result)
+
+
+def _check_states(
+    entity: Entity, command: str, sources: Sequence[str], to: str, field: str | None
+) -> None:
+    """Each state is a member of the enum the command moves (or of some enum of ``entity``).
+
+    The errors name the option of ``msgen add command`` that gave the value.
+    """
+    enums = [f for f in entity.fields if f.kind == "enum"]
+    if field is not None:
+        chosen = [f for f in enums if f.name == field]
+        if not chosen:
+            names = ", ".join(f.name for f in enums) or "none"
+            raise DomainError(f"--field {field!r} is not an enum field of {entity.name} ({names})")
+        enums = chosen
+    if not enums:
+        raise DomainError(
+            f"{entity.name} has no enum field for the command to move",
+            loc=(entity.name, "commands", command),
+            hint="add one first, e.g. 'status:enum(pending, paid) = pending'",
+        )
+    states = "; ".join(f"{f.name}: {', '.join(f.choices)}" for f in enums)
+    for key, state in [*(("from", s) for s in sources), ("to", to)]:
+        if not any(state in f.choices for f in enums):
+            raise DomainError(f"--{key} {state!r} is not a state of {entity.name} ({states})")
+
+
+def add_command(
+    entities: Mapping[str, Any],
+    entity: str,
+    name: str,
+    *,
+    sources: Sequence[str],
+    to: str,
+    field: str | None = None,
+) -> tuple[dict[str, Any], Domain]:
+    """Add the command ``name`` to ``entity``: from one of ``sources`` to ``to``.
+
+    Without ``sources`` it is a creation command. It is written in the short form,
+    ``{from: [pending], to: paid}``, with ``field:`` only when given.
+    """
+    result = copy.deepcopy(dict(entities))
+    target = _entity(result, entity)
+    commands = target.get("commands") or {}
+    if name in commands:
+        raise DomainError(f"{entity} already has a command {name!r}", loc=(entity, "commands"))
+    model = parse_entities(entities).entity(entity)
+    assert model is not None  # _entity found it
+    sources = list(dict.fromkeys(sources))
+    _check_states(model, name, sources, to, field)
+    from ruamel.yaml.comments import CommentedMap
+
+    spec = CommentedMap({"from": sources} if sources else {})
+    spec["to"] = to
+    if field is not None:
+        spec["field"] = field
+    spec.fa.set_flow_style()  # written as {from: [pending], to: paid}
+    commands[name] = spec
+    target["commands"] = commands
+    return _checked(result)
+
+
+def remove_command(
+    entities: Mapping[str, Any], entity: str, name: str
+) -> tuple[dict[str, Any], Domain]:
+    """Drop the command ``name`` of ``entity`` (and ``commands:`` with its last command)."""
+    result = copy.deepcopy(dict(entities))
+    target = _entity(result, entity)
+    commands = target.get("commands") or {}
+    if name not in commands:
+        raise DomainError(
+            f"{entity} has no command {name!r} (commands: {', '.join(commands) or 'none'})",
+            loc=(entity, "commands"),
+        )
+    del commands[name]
+    if not commands:
+        del target["commands"]
     return _checked(result)

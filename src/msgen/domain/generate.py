@@ -56,7 +56,12 @@ def domain_of_answers(answers: dict[str, Any]) -> Domain:
         commands = entity.get("commands") if isinstance(entity, dict) else None
         if commands:
             data[entity["class"]]["commands"] = {
-                c["name"]: {"from": c["from"], "to": c["to"], "field": c["field"]} for c in commands
+                c["name"]: {
+                    **({"from": c["from"]} if c["from"] else {}),  # none: a creation command
+                    "to": c["to"],
+                    "field": c["field"],
+                }
+                for c in commands
             }
     return parse_entities(data)
 
@@ -161,3 +166,37 @@ def write_domain_files(project: Path, change: DomainChange) -> tuple[str, ...]:
         path.write_text(text, encoding="utf-8")
         written.append(relative)
     return tuple(written)
+
+
+def consumer_tables_revision(project: Path, package: str, service_name: str) -> str | None:
+    """Write the revision that adds the consumer tables to a database made without them.
+
+    A service that starts consuming events (``consumes:`` edited) after its database was
+    created has a 0002 revision that made no ``processed_messages`` table; this revision,
+    placed after every head, creates what is missing. Returns its path in ``project``
+    (None when the service has no migrations).
+    """
+    from jinja2 import Environment, StrictUndefined
+
+    from msgen.migrations import heads, next_revision_id
+    from msgen.render import templates_dir
+
+    versions = project / "src" / package / "migrations" / "versions"
+    if not versions.is_dir():
+        return None
+    revision = f"{max(int(next_revision_id(versions)), FIRST_DOMAIN_REVISION):04d}"
+    found = heads(versions)
+    down_source = repr(found[0]) if len(found) == 1 else repr(tuple(found)) if found else "None"
+    environment = Environment(
+        keep_trailing_newline=True, undefined=StrictUndefined, autoescape=False
+    )
+    source = (templates_dir() / "service" / "consumer_tables.py.jinja").read_text(encoding="utf-8")
+    text = environment.from_string(source).render(
+        revision=revision,
+        down_revision=found,
+        down_source=down_source.replace("'", '"'),
+        service_name=service_name,
+    )
+    relative = f"src/{package}/migrations/versions/{revision}_consumer_tables.py"
+    (project / relative).write_text(text, encoding="utf-8")
+    return relative

@@ -139,12 +139,31 @@ class Field:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Command:
-    """A lifecycle command: moves ``field`` (an enum) from one of ``sources`` to ``to``."""
+    """A lifecycle command: moves ``field`` (an enum) from one of ``sources`` to ``to``.
+
+    A command without ``sources`` (no ``from:``) creates the entity in state ``to``; it runs
+    from a consumed event (``consumes: {event: {command: Entity.name}}``).
+    """
 
     name: str
     field: str
     sources: tuple[str, ...]
     to: str
+
+    @property
+    def creates(self) -> bool:
+        """True for a creation command (no ``from:``)."""
+        return not self.sources
+
+    @property
+    def event_suffix(self) -> str:
+        """What the command's event is named after: the state it ends in (``paid``).
+
+        The event is ``<service>.<entity>_<state>`` (``orders.order_paid``); commands that
+        end in the same state publish the same event. A creation command publishes the
+        entity's ``created`` event, as ``POST`` does.
+        """
+        return "created" if self.creates else self.to.lower()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,6 +177,15 @@ class Entity:
     def field(self, name: str) -> Field | None:
         """The field called ``name``, if any."""
         return next((f for f in self.fields if f.name == name), None)
+
+    def command(self, name: str) -> Command | None:
+        """The command called ``name``, if any."""
+        return next((c for c in self.commands if c.name == name), None)
+
+    @property
+    def commanded(self) -> tuple[str, ...]:
+        """The fields only commands change (POST and PATCH cannot set them)."""
+        return tuple(dict.fromkeys(command.field for command in self.commands))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -327,11 +327,19 @@ def _parse_command(name: Any, data: Any, entity: str, fields: tuple[Field, ...])
     unknown = [key for key in data if key not in COMMAND_KEYS]
     if unknown:
         raise DomainError(f"unknown key (keys: {', '.join(COMMAND_KEYS)})", loc=(unknown[0],))
-    sources = data.get("from")
+    sources = data.get("from", [])  # no from: a creation command
     if isinstance(sources, str):
         sources = [sources]
-    if not isinstance(sources, list) or not sources or not all(isinstance(s, str) for s in sources):
-        raise DomainError("must list the states it starts from, e.g. [pending]", loc=("from",))
+    if (
+        not isinstance(sources, list)
+        or ("from" in data and not sources)
+        or not all(isinstance(s, str) for s in sources)
+    ):
+        raise DomainError(
+            "must list the states it starts from, e.g. [pending] (leave 'from' out for a "
+            "command that creates the entity)",
+            loc=("from",),
+        )
     to = data.get("to")
     if not isinstance(to, str) or not to:
         raise DomainError("must name the state it ends in", loc=("to",))

@@ -191,6 +191,9 @@ def _check_fields(entity: Entity, domain: Domain) -> None:
             raise exc.within(*loc) from None
 
 
+LIFECYCLE_EVENTS = ("created", "updated", "deleted")
+
+
 def _check_commands(entity: Entity) -> None:
     seen: set[str] = set()
     for command in entity.commands:
@@ -208,6 +211,21 @@ def _check_commands(entity: Entity) -> None:
         missing = [s for s in (*command.sources, command.to) if s not in field.choices]
         if missing:
             raise DomainError(f"{', '.join(missing)} not members of {field.name}", loc=loc)
+        if not command.creates and command.event_suffix in LIFECYCLE_EVENTS:
+            raise DomainError(
+                f"its event would be {command.event_suffix!r}, the name of the CRUD event",
+                loc=(*loc, "to"),
+                hint="a command's event is named after the state it ends in: name the state "
+                "differently (e.g. removed)",
+            )
+    for name in entity.commanded:
+        field = entity.field(name)
+        if field is not None and not field.has_default and not field.optional:
+            raise DomainError(
+                "commands move this field, so POST cannot set it: give it its first state "
+                f"as a default (= {field.choices[0] if field.choices else 'state'})",
+                loc=("fields", name),
+            )
 
 
 def _required_cycle(domain: Domain) -> tuple[Entity, Field] | None:

@@ -17,7 +17,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from msgen.domain.model import NO_DEFAULT, Domain, Entity, Field
+from msgen.domain.model import NO_DEFAULT, Command, Domain, Entity, Field
 from msgen.naming import pluralize
 
 __all__ = [
@@ -306,6 +306,7 @@ def _field_data(entity: Entity, field: Field, tables: dict[str, dict[str, str]])
         "index": field.index and not field.unique,
         "filter": kind in {"enum", "ref", "bool"} or field.index or field.unique,
         "sortable": kind not in {"json", "text"},
+        "commanded": field.name in entity.commanded,
         "target": field.target,
         "target_table": target["table"] if target else None,
         "target_snake": target["snake"] if target else None,
@@ -322,6 +323,26 @@ def _child_path(child: dict[str, str], parent: dict[str, str]) -> str:
         rest = child["snake"][len(prefix) :].split("_")
         return "-".join([*rest[:-1], pluralize(rest[-1])])
     return child["path"]
+
+
+def _command_data(entity: Entity, names: dict[str, str], command: Command) -> dict[str, Any]:
+    field = entity.field(command.field)
+    assert field is not None
+    enum_class = _enum_class(entity, field)
+    state = "".join(part.capitalize() for part in command.event_suffix.split("_"))
+    return {
+        "name": command.name,
+        "field": command.field,
+        "from": list(command.sources),
+        "to": command.to,
+        "creates": command.creates,
+        "path": command.name.replace("_", "-"),
+        "event": f"{names['snake']}_{command.event_suffix}",
+        "event_class": f"{entity.name}{state}",
+        "enum_class": enum_class,
+        "to_member": f"{enum_class}.{_member(command.to)}",
+        "from_members": [f"{enum_class}.{_member(s)}" for s in command.sources],
+    }
 
 
 def template_entities(domain: Domain) -> list[dict[str, Any]]:
@@ -359,10 +380,8 @@ def template_entities(domain: Domain) -> list[dict[str, Any]]:
                 "refs": [f for f in fields if f["kind"] == "ref"],
                 "enums": [f for f in fields if f["kind"] == "enum"],
                 "has_unique": any(f["unique"] for f in fields),
-                "commands": [
-                    {"name": c.name, "field": c.field, "from": list(c.sources), "to": c.to}
-                    for c in entity.commands
-                ],
+                "commands": [_command_data(entity, names, command) for command in entity.commands],
+                "commanded": list(entity.commanded),
             }
         )
     # Plain JSON types only (msgen.yaml's values arrive as ruamel's int/str subclasses).
