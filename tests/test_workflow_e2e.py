@@ -37,7 +37,16 @@ from ruamel.yaml import YAML
 
 from tests import brokerkit
 from tests.conftest import require_service
-from tests.servicekit import BROKER_URL, Server, free_port, install, run, throwaway_database
+from tests.servicekit import (
+    BROKER_URL,
+    Server,
+    free_port,
+    install,
+    ruff_clean,
+    run,
+    run_own_tests,
+    throwaway_database,
+)
 from tests.tcpproxy import TcpProxy
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
@@ -616,3 +625,19 @@ def test_a_broker_outage_delays_the_workflow_and_loses_nothing(
     assert backlog[0] > 0 and backlog[1] > 0, "both relays had events to publish after it"
     assert world.proxy.accepted > accepted, "the services reconnected"
     assert_exactly_once(world)
+
+
+@pytest.mark.parametrize("service", ["orders", "payments"])
+def test_each_service_passes_its_own_tests_on_postgresql_and_rabbitmq(
+    system: System, service: str
+) -> None:
+    """The generated commands and workflows tests, and every other, on the real services."""
+    directory: Path = getattr(system, service)
+    python: Path = getattr(system, f"{service}_python")
+    ruff_clean(directory)
+    assert (directory / "tests" / "test_commands.py").is_file()
+    assert (directory / "tests" / "test_workflows.py").is_file()
+    with throwaway_database(python) as url:
+        output = run_own_tests(directory, python, database_url=url, broker_url=BROKER_URL)
+    assert " passed" in output
+    assert " failed" not in output

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from msgen.cli import app
 from msgen.workflows import template_workflows
 from msgen.workspace import load_workspace
-from tests.servicekit import run
+from tests.servicekit import install, ruff_clean, run, run_own_tests
 
 runner = CliRunner()
 ORDER_STATES = "status:enum(pending, paid, shipped, cancelled)=pending"
@@ -237,3 +237,32 @@ def test_the_workflows_answer_follows_msgen_yaml(workspace: Path) -> None:
         "id": "order_id",
         "fields": [],
     }
+
+
+@pytest.mark.slow
+def test_an_event_sourced_service_with_commands_passes_its_own_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each command is an event of the aggregate; its tests replay the stream."""
+    monkeypatch.chdir(tmp_path)
+    steps = [
+        [
+            *("new", "service", "ledger", "total:decimal", ORDER_STATES),
+            *("--db", "sqlite", "--event-sourcing"),
+        ],
+        ["add", "command", "ledger", "Ledger", "pay", "--from", "pending", "--to", "paid"],
+        ["add", "command", "ledger", "Ledger", "ship", "--from", "paid", "--to", "shipped"],
+        [
+            *("add", "command", "ledger", "Ledger", "cancel"),
+            *("--from", "pending", "--from", "paid", "--to", "cancelled"),
+        ],
+    ]
+    for step in steps:
+        code, out, err = msgen(*step)
+        assert code == 0, out + err
+    service = tmp_path / "ledger"
+    ruff_clean(service)
+    python = install(service)
+    output = run_own_tests(service, python)
+    assert " passed" in output
+    assert " failed" not in output
