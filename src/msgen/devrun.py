@@ -7,13 +7,21 @@ uvicorn on their ports from ``msgen.yaml`` with the environment wired for local 
 files under ``.msgen/data/`` by default, a local PostgreSQL or RabbitMQ when asked, and static
 discovery (``UPSTREAM_<NAME>_URL``) between services.
 
+A workspace whose ``auth:`` says ``provider: dev`` also runs msgen's development issuer
+(:mod:`msgen.issuer`, process :data:`ISSUER`) with msgen's own interpreter, on the port of
+``auth.issuer``, before the services; each service that verifies tokens is registered as a
+client of it, with the scopes of its upstreams, and gets its secret as AUTH_CLIENT_SECRET.
+
 The module never prints: progress goes to a reporter, process output to a callback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import errno
 import hashlib
+import ipaddress
 import json
 import os
 import shutil
@@ -29,10 +37,11 @@ from pathlib import Path
 from typing import IO, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from msgen.errors import DevRunError, PortInUseError, UsageError
-from msgen.workspace import ServiceEntry, WorkspaceFile
+from msgen.errors import DevRunError, PortInUseError, UsageError, WorkspaceInvalidError
+from msgen.workspace import AuthSettings, ServiceEntry, WorkspaceFile
 
 __all__ = [
+    "ISSUER",
     "DevOptions",
     "PidRecord",
     "ProcessSpec",
@@ -44,14 +53,19 @@ __all__ = [
     "port_holder",
     "prepare",
     "read_pidfiles",
+    "register_clients",
     "start",
+    "start_in_stages",
     "stop_pids",
     "terminate",
+    "to_start",
     "wait_ready",
     "write_pidfile",
 ]
 
 STATE_DIR = ".msgen"
+ISSUER = "msgen.issuer"
+"""The development issuer's process name (pid file, log, ``dev ps``): never a service's name."""
 
 
 class Reporter(Protocol):
@@ -73,39 +87,48 @@ class DevOptions:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProcessSpec:
-    """How to run one service locally."""
+    """How to run one process locally: a service, or msgen's development issuer.
+
+    Each is ``python ARGS`` in ``directory``, listening on ``host:port``; the interpreter is
+    the service's own virtual environment's (``venv``), or msgen's own when there is none.
+    """
 
     name: str
-    entry: ServiceEntry
     directory: Path
-    venv: Path
+    args: tuple[str, ...]
+    """The command line after the interpreter (``-m uvicorn orders.main:app ...``)."""
     env: dict[str, str]
     port: int
     host: str
-    package: str
+    port_setting: str
+    """The ``msgen.yaml`` key that sets the port (named when the port is taken)."""
+    venv: Path | None = None
+    """The service's virtual environment (made by :func:`prepare`); None: msgen's interpreter."""
+    entry: ServiceEntry | None = None
+    package: str | None = None
+    health_path: str | None = None
+    """The path that answers 200 once the process is ready; None: a service, probed on
+    ``/health/live`` and ``/health/ready`` as ``msgen check health`` does."""
+    stage: int = 1
+    """Lower stages start, and are ready, first: the issuer (0) before the services (1)."""
+    shared: bool = False
+    """One process for every ``dev up`` of the workspace: one already running is used."""
+    client_scopes: tuple[str, ...] | None = None
+    """The scopes to register the service with at the development issuer (None: no client)."""
 
     @property
     def url(self) -> str:
-        """Base URL of the running service."""
+        """Base URL of the running process."""
         return f"http://{self.host}:{self.port}"
 
     @property
     def python(self) -> Path:
-        """The interpreter of the service's own virtual environment."""
-        return self.venv / "bin" / "python"
+        """The interpreter: the service's virtual environment's, or msgen's own."""
+        return Path(sys.executable) if self.venv is None else self.venv / "bin" / "python"
 
     def argv(self) -> list[str]:
-        """The uvicorn command line."""
-        return [
-            str(self.python),
-            "-m",
-            "uvicorn",
-            f"{self.package}.main:app",
-            "--host",
-            self.host,
-            "--port",
-            str(self.port),
-        ]
+        """The full command line."""
+        return [str(self.python), *self.args]
 
 
 def state_dir(workspace: WorkspaceFile) -> Path:
@@ -125,10 +148,13 @@ def plan(workspace: WorkspaceFile, options: DevOptions) -> list[ProcessSpec]:
         f"UPSTREAM_{other.upper().replace('-', '_')}_URL": f"http://{options.host}:{entry.port}"
         for other, entry in services.items()
     }
-    specs = []
+    auth = workspace.model.auth
+    dev_issuer = auth is not None and auth.provider == "dev"
+    specs = [_issuer_spec(workspace, auth, options)] if auth is not None and dev_issuer else []
     for name in names:
         entry = services[name]
         package = name.replace("-", "_")
+        client_scopes = None
         env = {
             "SERVICE_NAME": name,
             "ENVIRONMENT": "development",
@@ -141,19 +167,101 @@ def plan(workspace: WorkspaceFile, options: DevOptions) -> list[ProcessSpec]:
             env["DATABASE_URL"] = _database_url(root, name, package, entry, options)
         if entry.broker != "none" and options.broker_url:
             env["BROKER_URL"] = options.broker_url
+        if auth is not None and (entry.kind == "gateway" or entry.db != "none"):
+            env["AUTH_ISSUER"] = auth.issuer
+            env["AUTH_AUDIENCE"] = auth.audience
+            if dev_issuer and entry.kind == "service":  # a gateway forwards its callers' tokens
+                client_scopes = tuple(
+                    f"{upstream}:{verb}"
+                    for upstream in entry.upstreams
+                    for verb in ("read", "write")
+                )
         specs.append(
             ProcessSpec(
                 name=name,
                 entry=entry,
                 directory=workspace.service_dir(name),
+                args=(
+                    "-m",
+                    "uvicorn",
+                    f"{package}.main:app",
+                    "--host",
+                    options.host,
+                    "--port",
+                    str(entry.port),
+                ),
                 venv=root / "venvs" / name,
                 env=env,
                 port=entry.port,
                 host=options.host,
+                port_setting=f"services.{name}.port",
                 package=package,
+                client_scopes=client_scopes,
             )
         )
     return specs
+
+
+def _issuer_spec(workspace: WorkspaceFile, auth: AuthSettings, options: DevOptions) -> ProcessSpec:
+    """``python -m msgen.issuer`` at ``auth.issuer``, which must be ``http://HOST:PORT``.
+
+    It listens on the URL's host when that is an IPv4 address, else on ``options.host``.
+    """
+    import msgen
+
+    parts = urlsplit(auth.issuer)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    taken = [name for name, entry in workspace.model.services.items() if entry.port == port]
+    problem = None
+    if parts.scheme != "http":
+        problem = "the development issuer serves plain HTTP: use an http:// URL"
+    elif not port:
+        problem = "name the development issuer's port, e.g. http://127.0.0.1:8900"
+    elif parts.path:
+        problem = "the development issuer serves at the root of its URL: no path"
+    elif taken:
+        problem = f"port {port} is also the port of {taken[0]}"
+    if problem is not None or port is None:
+        from msgen.workspace import _line_of
+
+        line = _line_of(workspace._document, ["auth", "issuer"])
+        raise WorkspaceInvalidError(
+            f"{workspace.path}:{line}: auth.issuer: {problem} (got {auth.issuer!r})",
+            hint="e.g. issuer: http://127.0.0.1:8900, or provider: oidc for another issuer",
+        )
+    try:
+        host = str(ipaddress.IPv4Address(parts.hostname or ""))
+    except ValueError:
+        host = options.host
+    return ProcessSpec(
+        name=ISSUER,
+        directory=workspace.root,
+        args=(
+            "-m",
+            "msgen.issuer",
+            "--root",
+            str(workspace.root),
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--issuer",
+            auth.issuer,
+            "--audience",
+            auth.audience,
+        ),
+        # The issuer is msgen's own code: the msgen running now, wherever it was imported from.
+        env={"PYTHONPATH": str(Path(msgen.__file__).resolve().parents[1])},
+        port=port,
+        host=host,
+        port_setting="auth.issuer",
+        health_path="/.well-known/openid-configuration",
+        stage=0,
+        shared=True,
+    )
 
 
 def _upstream_key(name: str) -> str:
@@ -175,18 +283,71 @@ def _database_url(
 
 
 def check_ports(specs: Sequence[ProcessSpec]) -> None:
-    """Refuse to start when a port is taken, naming the process that holds it."""
+    """Refuse to start when a port is taken, naming the process that holds it.
+
+    The probe binds with SO_REUSEADDR, as uvicorn and the issuer do: connections of a
+    process just stopped (TIME_WAIT) do not hold the port, a listening socket does.
+    """
     for spec in specs:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((spec.host, spec.port))
-            except OSError:
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise DevRunError(
+                        f"{spec.name} cannot listen on {spec.host}:{spec.port}: {exc.strerror}",
+                        hint=f"change {spec.port_setting} in msgen.yaml",
+                    ) from None
                 holder = port_holder(spec.port)
                 raise PortInUseError(
                     f"port {spec.port} of {spec.name} is already in use"
                     + (f" by {holder}" if holder else ""),
-                    hint="stop that process, or change the port in msgen.yaml",
+                    hint=f"stop that process, or change {spec.port_setting} in msgen.yaml",
                 ) from None
+
+
+def to_start(
+    workspace: WorkspaceFile, specs: Sequence[ProcessSpec]
+) -> tuple[list[ProcessSpec], list[PidRecord]]:
+    """The processes still to start, and the running ones used as they are.
+
+    A detached process already running is refused, unless it is shared (the issuer) and
+    at the same URL: then it is used.
+    """
+    running = {record.name: record for record in read_pidfiles(workspace) if record.alive}
+    starting, reused = [], []
+    for spec in specs:
+        record = running.get(spec.name)
+        if record is None:
+            starting.append(spec)
+        elif spec.shared and record.url == spec.url:
+            reused.append(record)
+        else:
+            raise UsageError(
+                f"{spec.name} is already running (pid {record.pid})",
+                hint="msgen dev down first",
+            )
+    return starting, reused
+
+
+def register_clients(workspace: WorkspaceFile, specs: Sequence[ProcessSpec]) -> list[ProcessSpec]:
+    """Register services as clients of the development issuer; give each its secret.
+
+    Each spec with ``client_scopes`` becomes a client named after the service with exactly
+    those scopes (``.msgen/issuer/clients.json``, mode 0600; a known client keeps its
+    secret), and gets the secret as AUTH_CLIENT_SECRET in its environment, nowhere else.
+    """
+    from msgen.issuer import ensure_client
+
+    registered = []
+    for spec in specs:
+        if spec.client_scopes is None:
+            registered.append(spec)
+            continue
+        secret = ensure_client(workspace.root, spec.name, spec.client_scopes)
+        registered.append(dataclasses.replace(spec, env={**spec.env, "AUTH_CLIENT_SECRET": secret}))
+    return registered
 
 
 def port_holder(port: int) -> str | None:
@@ -215,7 +376,8 @@ def port_holder(port: int) -> str | None:
 def prepare(specs: Sequence[ProcessSpec], reporter: Reporter) -> None:
     """Virtual environments, databases and migrations, before anything starts."""
     for spec in specs:
-        ensure_venv(spec, reporter)
+        if spec.venv is not None:
+            ensure_venv(spec, reporter)
     for spec in specs:
         if "DATABASE_URL" not in spec.env:
             continue
@@ -235,6 +397,8 @@ def ensure_venv(spec: ProcessSpec, reporter: Reporter) -> None:
     pyproject = spec.directory / "pyproject.toml"
     if not pyproject.is_file():
         raise DevRunError(f"{spec.name}: no pyproject.toml in {spec.directory}")
+    if spec.venv is None:
+        raise DevRunError(f"{spec.name} runs with msgen's own interpreter: it has no venv")
     stamp = spec.venv.with_suffix(".stamp")
     digest = hashlib.sha256(pyproject.read_bytes()).hexdigest()
     if spec.python.exists() and stamp.is_file() and stamp.read_text() == digest:
@@ -299,7 +463,7 @@ def _base_env() -> dict[str, str]:
 
 @dataclass(slots=True)
 class Running:
-    """A started service process."""
+    """A started process."""
 
     spec: ProcessSpec
     process: subprocess.Popen[str]
@@ -310,7 +474,7 @@ class Running:
 def start(
     spec: ProcessSpec, *, log: IO[str] | None = None, on_line: Callable[[str, str], None] | None
 ) -> Running:
-    """Start one service; its output goes to ``log`` (detached) or ``on_line`` line by line."""
+    """Start one process; its output goes to ``log`` (detached) or ``on_line`` line by line."""
     process = subprocess.Popen(
         spec.argv(),
         cwd=spec.directory,
@@ -384,16 +548,39 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def start_in_stages(
+    specs: Sequence[ProcessSpec],
+    launch: Callable[[ProcessSpec], Running],
+    started: list[Running],
+    *,
+    timeout: float = 60.0,
+) -> None:
+    """Start ``specs`` with ``launch`` stage by stage, each stage ready before the next.
+
+    Every process started is appended to ``started`` at once, so that the caller can stop
+    them all when a later one fails.
+    """
+    for stage in sorted({spec.stage for spec in specs}):
+        group = [spec for spec in specs if spec.stage == stage]
+        for spec in group:
+            started.append(launch(spec))
+        wait_ready(group, started, timeout=timeout)
+
+
 def wait_ready(
     specs: Sequence[ProcessSpec],
     processes: Sequence[Running],
     *,
     timeout: float = 60.0,
 ) -> None:
-    """Block until every service answers ready; raise if one exits or time runs out."""
+    """Block until every process answers ready; raise if one exits or time runs out."""
     from msgen.health import Target, check_health
 
-    targets = [Target(service=s.name, instance=f"{s.host}:{s.port}", base_url=s.url) for s in specs]
+    targets = [
+        Target(service=s.name, instance=f"{s.host}:{s.port}", base_url=s.url)
+        for s in specs
+        if s.health_path is None
+    ]
     deadline = time.monotonic() + timeout
     while True:
         for running in processes:
@@ -403,16 +590,30 @@ def wait_ready(
                     "before it was ready",
                     hint=f"see {STATE_DIR}/logs/, or run 'msgen dev up' in the foreground",
                 )
-        results = check_health(targets, timeout=2.0)
-        if all(result.healthy for result in results):
+        results = check_health(targets, timeout=2.0) if targets else []
+        waiting = [r.target.service for r in results if not r.healthy] + [
+            s.name
+            for s in specs
+            if s.health_path is not None and not _answers(s.url + s.health_path)
+        ]
+        if not waiting:
             return
         if time.monotonic() > deadline:
-            waiting = ", ".join(r.target.service for r in results if not r.healthy)
-            raise DevRunError(f"not ready after {timeout:g}s: {waiting}")
+            raise DevRunError(f"not ready after {timeout:g}s: {', '.join(waiting)}")
         time.sleep(0.25)
 
 
-# Detached runs: one JSON pid file per service under .msgen/run/.
+def _answers(url: str) -> bool:
+    """Whether ``GET url`` answers 200 (no proxy: the process is local)."""
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=2.0, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+# Detached runs: one JSON pid file per process under .msgen/run/.
 
 
 def write_pidfile(workspace: WorkspaceFile, running: Running) -> Path:
@@ -435,7 +636,7 @@ def write_pidfile(workspace: WorkspaceFile, running: Running) -> Path:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PidRecord:
-    """A detached service as recorded in its pid file."""
+    """A detached process as recorded in its pid file."""
 
     name: str
     pid: int
@@ -469,7 +670,7 @@ def read_pidfiles(workspace: WorkspaceFile) -> list[PidRecord]:
 
 @contextlib.contextmanager
 def log_file(workspace: WorkspaceFile, name: str) -> Iterator[IO[str]]:
-    """The append-mode log of a detached service."""
+    """The append-mode log of a detached process."""
     log_dir = state_dir(workspace) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     with (log_dir / f"{name}.log").open("a", encoding="utf-8") as handle:

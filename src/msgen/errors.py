@@ -38,12 +38,15 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     ├── DockerError
     │   ├── DockerUnavailableError  the Docker engine is not reachable
     │   └── ComposeNotFoundError    neither `docker compose` nor `docker-compose` is installed
-    └── ConsulError                 Consul is unreachable or refused a request
+    ├── ConsulError                 Consul is unreachable or refused a request
+    └── AuthError                   the development issuer's keys or clients cannot be
+                                    read, written or used
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AuthError",
     "ComposeNotFoundError",
     "ConsulError",
     "ContractError",
@@ -304,3 +307,14 @@ class ConsulError(MsgenError):
     """Consul could not be reached, refused the token, or rejected the request."""
 
     code = "consul"
+
+
+class AuthError(MsgenError):
+    """The development issuer's keys or clients (``.msgen/issuer/``) cannot be used.
+
+    Unreadable or malformed ``keys.json``/``clients.json``, or a file that cannot be written.
+    A refused request of the command line (no ``auth:`` in the workspace, a bad ``--ttl``)
+    is a UsageError instead.
+    """
+
+    code = "auth"

@@ -211,6 +211,9 @@ def _load_pyyaml(text: str, *, path: Path, error: type[MsgenError], max_nodes: i
     class BoundedLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
         """The safe loader (libyaml's when present), run once :func:`bounds` has passed."""
 
+    data = _plain_data(text, BoundedLoader, max_nodes=max_nodes)
+    if data is not _UNUSUAL:
+        return data
     try:
         bounds()
         return yaml.load(text, Loader=BoundedLoader)
@@ -227,3 +230,112 @@ def _load_pyyaml(text: str, *, path: Path, error: type[MsgenError], max_nodes: i
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         # a value the constructor cannot build, such as the date 2024-02-30
         raise error(f"{path}: not valid YAML: {shorten(str(exc), 200)}") from None
+
+
+_UNUSUAL: Any = object()
+"""What :func:`_plain_data` returns for a document it leaves to the full reader."""
+_STRING = "tag:yaml.org,2002:str"
+
+
+class _DeclinedError(Exception):
+    """A document :func:`_plain_data` leaves to the full reader."""
+
+
+def _plain_data(text: str, loader_class: Any, *, max_nodes: int) -> Any:
+    """The document of ``text`` as the safe loader reads it, in one pass over the events.
+
+    The bounds above and PyYAML's safe loader take three passes (the events for the bounds,
+    then libyaml's composer, then the Python constructor), a tenth of a second for a big
+    domain's answers. Plain documents (one document of mappings, sequences, strings, nulls,
+    booleans and numbers, no tags, anchors or merge keys) are built here straight from the
+    events with the loader's own resolver and scalar constructors, so the value is the same;
+    anything else, and every error, returns :data:`_UNUSUAL`, and the full reader reads it
+    (and reports the error) as before.
+    """
+    import yaml
+    from yaml.constructor import SafeConstructor
+
+    scalars = {
+        "tag:yaml.org,2002:null": SafeConstructor.construct_yaml_null,
+        "tag:yaml.org,2002:bool": SafeConstructor.construct_yaml_bool,
+        "tag:yaml.org,2002:int": SafeConstructor.construct_yaml_int,
+        "tag:yaml.org,2002:float": SafeConstructor.construct_yaml_float,
+    }
+    standard = {
+        **scalars,
+        _STRING: SafeConstructor.construct_yaml_str,
+        "tag:yaml.org,2002:map": SafeConstructor.construct_yaml_map,
+        "tag:yaml.org,2002:seq": SafeConstructor.construct_yaml_seq,
+    }
+    constructors = loader_class.yaml_constructors
+    if loader_class.yaml_path_resolvers or any(
+        constructors.get(tag) is not function for tag, function in standard.items()
+    ):
+        return _UNUSUAL  # a loader changed from the standard one: the full reader knows it
+    loader = loader_class(text)
+    try:
+        return _build(loader, yaml, scalars, max_nodes=max_nodes)
+    except Exception:  # declined, or an error the full reader reports as before
+        return _UNUSUAL
+    finally:
+        loader.dispose()
+
+
+def _untagged(event: Any) -> None:
+    """Decline a node with an anchor or a tag (``!`` alone is no tag: the composer's rule)."""
+    if event.anchor is not None or event.tag not in (None, "!"):
+        raise _DeclinedError
+
+
+def _scalar(loader: Any, yaml: Any, scalars: dict[str, Any], event: Any) -> Any:
+    """A scalar's value, resolved and constructed as the safe loader does it."""
+    _untagged(event)
+    tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag == _STRING:
+        return event.value
+    if tag not in scalars:
+        raise _DeclinedError  # timestamps, merge keys...
+    return scalars[tag](loader, yaml.ScalarNode(tag, event.value))
+
+
+def _build(loader: Any, yaml: Any, scalars: dict[str, Any], *, max_nodes: int) -> Any:
+    """The body of :func:`_plain_data`: a stack of open collections, filled event by event."""
+    starts = {yaml.MappingStartEvent: dict, yaml.SequenceStartEvent: list}
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    no_key = _UNUSUAL
+    # Each open collection: [the dict or list, the key waiting for its value (dicts)].
+    stack: list[list[Any]] = []
+    result: Any = None
+    documents = nodes = 0
+    while loader.check_event():
+        event = loader.get_event()
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            nodes += 1
+            value = _scalar(loader, yaml, scalars, event)
+        elif kind in starts:
+            nodes += 1
+            _untagged(event)
+            if len(stack) >= MAX_DEPTH:
+                raise _DeclinedError
+            stack.append([starts[kind](), no_key])
+            continue
+        elif kind in ends:
+            value = stack.pop()[0]
+        else:  # aliases and a second document are declined; the rest marks the stream
+            documents += kind is yaml.DocumentStartEvent
+            if kind is yaml.AliasEvent or documents > 1:
+                raise _DeclinedError
+            continue
+        if nodes > max_nodes:
+            raise _DeclinedError
+        if not stack:
+            result = value
+        elif type(stack[-1][0]) is list:
+            stack[-1][0].append(value)
+        elif stack[-1][1] is no_key:
+            stack[-1][1] = value
+        else:
+            stack[-1][0][stack[-1][1]] = value  # an unhashable key raises: the full reader
+            stack[-1][1] = no_key  # names it
+    return result

@@ -22,7 +22,7 @@ from pathlib import Path
 from msgen.errors import MsgenError
 from msgen.journal import STATE_DIR, pid_alive, recover_journals
 from msgen.template_versions import STORE_DIR
-from msgen.workspace import find_workspace, load_workspace
+from msgen.workspace import find_workspace, load_workspace, set_aside
 
 __all__ = ["leftovers", "recover"]
 
@@ -67,6 +67,7 @@ def _places(root: Path) -> Iterable[Path]:
             return sorted(places)
         for name in loaded.model.services:
             places.add(loaded.service_dir(name).parent)
+        set_aside(loaded)  # the command about to load it takes this load
     return sorted(places)
 
 

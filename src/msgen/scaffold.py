@@ -120,6 +120,9 @@ TEMPLATE_DEFAULTS: dict[str, object] = {
     "consumes": [],
     "consumed": {},
     "workflows": [],
+    "auth": False,
+    "auth_issuer": "http://127.0.0.1:8900",
+    "auth_audience": "msgen",
     "event_sourcing": False,
     "system_name": "system",
     "discovery": "static",
@@ -128,6 +131,14 @@ TEMPLATE_DEFAULTS: dict[str, object] = {
     "metrics": True,
     "ci": "github",
 }
+
+
+def auth_answers(workspace: WorkspaceFile, *, db: Db) -> dict[str, object]:
+    """The template's ``auth`` answers from the workspace's ``auth:`` (none: open APIs)."""
+    auth = workspace.model.auth
+    if auth is None or db == "none":
+        return {"auth": False}
+    return {"auth": True, "auth_issuer": auth.issuer, "auth_audience": auth.audience}
 
 
 def ci_features(ci: Ci) -> list[str]:
@@ -415,6 +426,7 @@ def _new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
         system_name=workspace.model.name,
         ci=options.ci,
         entities=template_entities(domain),
+        **auth_answers(workspace, db=options.db),
     )
     adopted = None
     if not (options.force or options.dry_run):

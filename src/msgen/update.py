@@ -25,8 +25,9 @@ left out, and services that are not under git can be updated too.
 
 A domain change at the current template version (``msgen add field``) skips steps 1 and 3:
 :mod:`msgen.merge_render` renders the files that read the domain and merges them itself, with
-copier's outcome, in the same sandbox; the contract export runs in a Python started while it
-renders (:mod:`msgen.warm_export`).
+copier's outcome, in the same sandbox; the contract export runs in a Python started before
+the answers are read (:mod:`msgen.warm_export`, :func:`export_ahead`), and the migration is
+planned once.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ __all__ = [
     "Conflict",
     "FileChange",
     "ServiceUpdate",
+    "export_ahead",
     "read_answers",
     "template_of",
     "update_service",
@@ -346,6 +348,28 @@ def _domains(
     return None if new == old else (old, new)
 
 
+def _auth_step(
+    workspace: WorkspaceFile, name: str, recorded: Mapping[str, Any], answers: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``auth`` answers, when the workspace's ``auth:`` changed since the last render."""
+    from msgen.gateway import gateway_auth_answers
+    from msgen.scaffold import auth_answers
+
+    entry = workspace.model.services[name]
+    if "auth" in answers:
+        return answers
+    if entry.kind == "gateway":
+        wanted = gateway_auth_answers(workspace)
+    else:
+        wanted = auth_answers(workspace, db=entry.db)
+    if any(
+        recorded.get(key, False if key == "auth" else None) != value
+        for key, value in wanted.items()
+    ):
+        answers.update(wanted)
+    return answers
+
+
 def _consumes_step(
     workspace: WorkspaceFile,
     name: str,
@@ -399,20 +423,27 @@ def _domain_step(
     differs (``msgen add field``, or ``msgen.yaml`` edited by hand), the update renders the
     new domain and adds the Alembic revision between the two (and new rules modules).
     The change is planned first, so a change that would lose rows is refused before
-    anything is rendered.
+    anything is rendered; the sandbox reuses that plan when what planning reads (the
+    revision files, the rules modules) is the same there, and plans again otherwise.
     """
-    from msgen.domain.generate import plan_change, write_domain_files
+    from msgen.domain.generate import plan_change, plan_inputs, write_domain_files
     from msgen.domain.view import template_entities
 
     if domains is None:
         return answers, None
     old, new = domains
     package = str(recorded.get("package_name") or name.replace("-", "_"))
-    plan_change(workspace.service_dir(name), package=package, old=old, new=new, service_name=name)
+    service_dir = workspace.service_dir(name)
+    planned = plan_change(service_dir, package=package, old=old, new=new, service_name=name)
+    inputs = plan_inputs(service_dir, package=package, old=old, new=new)
     answers["entities"] = template_entities(new)
 
     def step(project: Path) -> DomainChange:
-        change = plan_change(project, package=package, old=old, new=new, service_name=name)
+        change = (
+            planned
+            if plan_inputs(project, package=package, old=old, new=new) == inputs
+            else plan_change(project, package=package, old=old, new=new, service_name=name)
+        )
         write_domain_files(project, change)
         return change
 
@@ -442,13 +473,40 @@ QUICK_ANSWERS = {"entities", "workflows"}
 
 
 @contextlib.contextmanager
-def _warm_export(needed: bool) -> Iterator[WarmExport | None]:
+def _warm_export(needed: bool, ahead: WarmExport | None = None) -> Iterator[WarmExport | None]:
     """A Python for the contract export, started now when the quick path will export.
 
     Its interpreter start and pydantic import overlap the planning and the render; it is
-    stopped if unused.
+    stopped if unused. ``ahead`` is one the caller started earlier (see
+    :func:`export_ahead`): used when the export is needed, stopped now when it is not.
     """
     if not needed:
+        if ahead is not None:
+            ahead.close()
+        yield None
+        return
+    if ahead is not None:
+        yield ahead  # the caller's, stopped by the caller
+        return
+    from msgen.warm_export import WarmExport
+
+    with WarmExport() as warm:
+        yield warm
+
+
+@contextlib.contextmanager
+def export_ahead(
+    workspace: WorkspaceFile, name: str, *, conflict: Conflict
+) -> Iterator[WarmExport | None]:
+    """The contract export's Python, started before a domain change of ``name`` is read.
+
+    A domain change (``msgen add field``) of a service with events takes the quick path
+    (conflicts left inline), which exports the contracts: started here, before the
+    workspace checks and the answers are read, the interpreter has warmed up when the files
+    are ready. Hand it to :func:`update_service` (``warm=``); it is stopped on leaving.
+    """
+    entry = workspace.model.services[name]
+    if entry.kind != "service" or entry.broker == "none" or conflict != "inline":
         yield None
         return
     from msgen.warm_export import WarmExport
@@ -553,12 +611,14 @@ def update_service(
     force: bool = False,
     report: Reporter | None = None,
     record: EntryUpdate = _with_version,
+    warm: WarmExport | None = None,
 ) -> ServiceUpdate:
     """Re-apply the current template (with ``answers`` changed) to one service.
 
     Refuses a service with uncommitted git changes unless ``force``. Writes nothing when
     ``dry_run``; otherwise writes the changed files (conflicts included) and the workspace
     entry ``record`` makes from the old one and the new answers, in one journaled change.
+    ``warm`` is a contract export started ahead (:func:`export_ahead`) for the quick path.
     """
     say = report or (lambda _message: None)
     template = template_of(workspace, name)
@@ -570,11 +630,12 @@ def update_service(
     new = template_version(template)
     domains = _domains(workspace, name, recorded)
     # A domain change at the current version takes the quick path; its contract export
-    # starts warming up now, before the change is planned.
+    # starts warming up now (unless ``warm`` did before), before the change is planned.
     exports = domains is not None and old == new and not answers and conflict == "inline"
-    with _warm_export(exports and recorded.get("broker", "none") != "none") as warm:
+    with _warm_export(exports and recorded.get("broker", "none") != "none", warm) as export:
         answers, domain_step = _domain_step(workspace, name, recorded, dict(answers or {}), domains)
         answers, domain_step = _consumes_step(workspace, name, recorded, answers, domain_step)
+        answers = _auth_step(workspace, name, recorded, answers)
         if old == new and not answers:
             return ServiceUpdate(
                 name=name,
@@ -626,7 +687,7 @@ def update_service(
                     files=files,
                     source=source,
                     domain_step=domain_step,
-                    warm=warm,
+                    warm=export,
                 )
             changes = _compare(target, project, files)
             diff = _diff(target, project, changes) if dry_run else ""

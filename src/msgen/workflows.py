@@ -59,12 +59,15 @@ def template_workflows(entry: ServiceEntry) -> list[dict[str, Any]]:
 
 def consumes_answers(workspace: WorkspaceFile, name: str) -> dict[str, Any]:
     """The answers the template takes from ``consumes:``: the events, models and workflows."""
-    from msgen.consumed import consumed_models
-
     entry = workspace.model.services[name]
     events = entry.consumed_events
+    consumed: dict[str, dict[str, Any]] = {}
+    if events:  # (the contract reader is imported only for a service that consumes)
+        from msgen.consumed import consumed_models
+
+        consumed = consumed_models(workspace, events)
     return {
         "consumes": events,
-        "consumed": consumed_models(workspace, events),
+        "consumed": consumed,
         "workflows": template_workflows(entry),
     }

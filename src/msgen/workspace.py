@@ -48,10 +48,12 @@ if TYPE_CHECKING:
     from msgen.locking import WaitReporter
 
 __all__ = [
+    "DEV_ISSUER_PORT",
     "SCHEMA_FILE",
     "SCHEMA_MODELINE",
     "SCHEMA_VERSION",
     "WORKSPACE_FILE",
+    "AuthSettings",
     "ConsumeAction",
     "ServiceEntry",
     "Workspace",
@@ -62,6 +64,7 @@ __all__ = [
     "init_workspace",
     "load_workspace",
     "open_workspace",
+    "set_aside",
 ]
 
 WORKSPACE_FILE = "msgen.yaml"
@@ -212,6 +215,34 @@ class ServiceEntry(BaseModel):
         return [*labels, *self.features]
 
 
+DEV_ISSUER_PORT = 8900
+"""The port of msgen's local development issuer (``msgen dev up``, ``msgen token``)."""
+
+
+class AuthSettings(BaseModel):
+    """The token issuer every service trusts (OpenID Connect), and the audience of its tokens.
+
+    ``provider: dev`` is msgen's local development issuer (keys under ``.msgen/issuer/``,
+    run by ``msgen dev up``); ``oidc`` is any other issuer (Keycloak, Auth0, ...), found
+    through ``<issuer>/.well-known/openid-configuration``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Literal["dev", "oidc"] = "dev"
+    issuer: Annotated[str, Field(max_length=300)] = f"http://127.0.0.1:{DEV_ISSUER_PORT}"
+    audience: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")] = "msgen"
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_url(cls, value: str) -> str:
+        import re
+
+        if not re.match(r'^https?://[^\s/?#"\\]+(/[^\s?#"\\]*)?$', value):
+            raise ValueError("must be the issuer's http(s) URL, e.g. https://auth.example.com")
+        return value  # exactly: a token's iss must equal it (Auth0's ends in a slash)
+
+
 class Workspace(BaseModel):
     """The whole system: its name and its services, keyed by service name."""
 
@@ -219,6 +250,8 @@ class Workspace(BaseModel):
 
     schema_version: Annotated[int, Field(alias="schema", strict=True)] = SCHEMA_VERSION
     name: str
+    auth: AuthSettings | None = None
+    """The token issuer; None: the services' APIs are open (``msgen init --auth none``)."""
     services: dict[ServiceName, ServiceEntry] = Field(default_factory=dict)
 
     @field_validator("schema_version")
@@ -308,6 +341,11 @@ class WorkspaceFile:
         """
         if not self.path.is_file():
             return
+        from msgen.inputs import read_text
+
+        text = read_text(self.path, error=WorkspaceInvalidError)
+        if self._text is not None and text == self._text:
+            return  # as this object read or wrote it: nothing new to parse
         fresh = load_workspace(self.path)
         if fresh._text != self._text:
             self.model, self._document, self._text = fresh.model, fresh._document, fresh._text
@@ -327,7 +365,9 @@ class WorkspaceFile:
         """The file as :meth:`save` would write it now (for a journaled save)."""
         from ruamel.yaml.comments import CommentedMap
 
-        data = self.model.model_dump(mode="json", by_alias=True, exclude={"services"})
+        data = self.model.model_dump(mode="json", by_alias=True, exclude={"services", "auth"})
+        if self.model.auth is not None:
+            data["auth"] = self.model.auth.model_dump(mode="json")
         data["services"] = {name: svc.to_data() for name, svc in self.model.services.items()}
         if self._document is None:
             self._document = CommentedMap()
@@ -385,6 +425,21 @@ def default_system_name(directory: Path) -> str:
         return "system"
 
 
+_set_aside: dict[tuple[str, str], WorkspaceFile] = {}
+
+
+def set_aside(loaded: WorkspaceFile) -> None:
+    """Hand a loaded workspace its loader is done with to the next load of the same text.
+
+    Recovery loads ``msgen.yaml`` (for the services' directories) just before the command
+    loads it under the same lock: the command takes that load, not a second parse of the
+    file. Only the last one set aside is kept, and it is taken once.
+    """
+    _set_aside.clear()
+    if loaded._text is not None:
+        _set_aside[(str(loaded.path), loaded._text)] = loaded
+
+
 def load_workspace(path: Path) -> WorkspaceFile:
     """Parse and validate ``path``; errors name the file, line and key.
 
@@ -395,6 +450,9 @@ def load_workspace(path: Path) -> WorkspaceFile:
     from msgen.inputs import load_yaml, read_text
 
     text = read_text(path, error=WorkspaceInvalidError)
+    spare = _set_aside.pop((str(path), text), None)
+    if spare is not None:
+        return spare
     document = load_yaml(text, path=path, error=WorkspaceInvalidError, round_trip=True)
     if document is None:
         raise WorkspaceInvalidError(f"{path}: the file is empty", hint="run 'msgen init' again")

@@ -6,6 +6,7 @@ so ``msgen --help`` stays fast.
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated
 
 import typer
@@ -20,6 +21,7 @@ from msgen.cli import init as _init
 from msgen.cli import k8s as _k8s
 from msgen.cli import listing as _listing
 from msgen.cli import mesh as _mesh
+from msgen.cli import tokens as _tokens
 from msgen.cli import update as _update
 from msgen.cli._ui import handle_sigterm, set_verbose
 from msgen.cli.check import app as check_app
@@ -83,9 +85,21 @@ app.add_typer(_mesh.app, name="mesh")
 app.command("register")(_consul.register)
 app.command("deregister")(_consul.deregister)
 app.command("services")(_consul.services)
+app.command("token")(_tokens.token)
 
 
 def main() -> None:
-    """Console-script entry point (and ``python -m msgen``); SIGTERM unwinds like Ctrl-C."""
+    """Console-script entry point (and ``python -m msgen``); SIGTERM unwinds like Ctrl-C.
+
+    Garbage collection skips what lives as long as the process: what the imports made so
+    far is frozen before the command runs (the collections of a ``msgen add field`` went
+    over it again and again: 70 ms of CPU, then 30), and everything is frozen when the
+    command ends, so the interpreter's exit does not collect over it all (a tenth of a
+    second, for memory that is given back anyway).
+    """
     handle_sigterm()
-    app(prog_name="msgen")
+    gc.freeze()
+    try:
+        app(prog_name="msgen")
+    finally:
+        gc.freeze()

@@ -14,7 +14,7 @@ import typer
 from msgen.cli._ui import boundary, console, escape, print_json
 
 if TYPE_CHECKING:
-    from msgen.devrun import ProcessSpec, Running
+    from msgen.devrun import PidRecord, ProcessSpec, Running
     from msgen.workspace import WorkspaceFile
 
 app = typer.Typer(no_args_is_help=True, help="Run the system locally, without Docker.")
@@ -59,6 +59,7 @@ def up(
     ] = False,
 ) -> None:
     """Start the services with uvicorn, each in its own virtual environment."""
+    # With auth: {provider: dev} in msgen.yaml, msgen's development issuer starts first.
     from msgen import devrun
     from msgen.workspace import open_workspace
 
@@ -67,46 +68,45 @@ def up(
         services=tuple(services or ()), postgres_url=postgres, broker_url=broker
     )
     specs = devrun.plan(workspace, options)
-    running_already = {r.name: r for r in devrun.read_pidfiles(workspace) if r.alive}
-    for spec in specs:
-        if spec.name in running_already:
-            from msgen.errors import UsageError
-
-            raise UsageError(
-                f"{spec.name} is already running (pid {running_already[spec.name].pid})",
-                hint="msgen dev down first",
-            )
-    devrun.check_ports(specs)
+    starting, reused = devrun.to_start(workspace, specs)
+    devrun.check_ports(starting)
+    starting = devrun.register_clients(workspace, starting)
     with console().status("preparing") as status:
-        devrun.prepare(specs, _StatusReporter(status))
+        devrun.prepare(starting, _StatusReporter(status))
     if detach:
-        _up_detached(workspace, specs)
+        _up_detached(workspace, starting, reused)
     else:
-        _up_foreground(specs, restart=restart)
+        _up_foreground(starting, reused, restart=restart)
 
 
-def _up_detached(workspace: WorkspaceFile, specs: list[ProcessSpec]) -> None:
+def _up_detached(
+    workspace: WorkspaceFile, specs: list[ProcessSpec], reused: list[PidRecord]
+) -> None:
     from msgen import devrun
 
-    processes = []
-    for spec in specs:
+    processes: list[Running] = []
+    pidfiles: list[Path] = []
+
+    def launch(spec: ProcessSpec) -> Running:
         with devrun.log_file(workspace, spec.name) as log:
-            processes.append(devrun.start(spec, log=log, on_line=None))
-        devrun.write_pidfile(workspace, processes[-1])
+            running = devrun.start(spec, log=log, on_line=None)
+        pidfiles.append(devrun.write_pidfile(workspace, running))
+        return running
+
     try:
-        devrun.wait_ready(specs, processes)
+        devrun.start_in_stages(specs, launch, processes)
     except BaseException:
         devrun.terminate(processes)
-        for record in devrun.read_pidfiles(workspace):
-            record.path.unlink(missing_ok=True)
+        for path in pidfiles:
+            path.unlink(missing_ok=True)
         raise
-    _print_urls(specs)
+    _print_urls(specs, reused)
     console().print(
         f"[dim]logs: {workspace.root / '.msgen' / 'logs'}; stop with: msgen dev down[/]"
     )
 
 
-def _up_foreground(specs: list[ProcessSpec], *, restart: bool) -> None:
+def _up_foreground(specs: list[ProcessSpec], reused: list[PidRecord], *, restart: bool) -> None:
     from msgen import devrun
 
     colours = {spec.name: COLOURS[i % len(COLOURS)] for i, spec in enumerate(specs)}
@@ -124,9 +124,8 @@ def _up_foreground(specs: list[ProcessSpec], *, restart: bool) -> None:
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     processes: list[Running] = []
     try:
-        processes = [devrun.start(spec, on_line=on_line) for spec in specs]
-        devrun.wait_ready(specs, processes)
-        _print_urls(specs)
+        devrun.start_in_stages(specs, lambda spec: devrun.start(spec, on_line=on_line), processes)
+        _print_urls(specs, reused)
         console().print("[dim]Ctrl-C stops every service[/]")
         _supervise(processes, on_line=on_line, restart=restart)
     except KeyboardInterrupt:
@@ -156,17 +155,23 @@ def _supervise(processes: list[Running], *, on_line: object, restart: bool) -> N
     raise typer.Exit(1)
 
 
-def _print_urls(specs: list[ProcessSpec]) -> None:
+def _print_urls(specs: list[ProcessSpec], reused: list[PidRecord]) -> None:
     from rich.table import Table
+
+    from msgen.devrun import ISSUER
 
     table = Table(title="running", title_justify="left")
     table.add_column("service")
     table.add_column("url", overflow="fold")
     table.add_column("database", overflow="fold")
+    for record in reused:
+        table.add_row(record.name, record.url, f"- (already running, pid {record.pid})")
     for spec in specs:
         database = spec.env.get("DATABASE_URL", "-").split("@")[-1]
         table.add_row(spec.name, spec.url, escape(database))
     console().print(table)
+    if any(spec.name == ISSUER for spec in specs) or reused:
+        console().print("[dim]a token for your own calls: msgen token --scope SERVICE:read[/]")
 
 
 @app.command("down")

@@ -17,7 +17,7 @@ from typing import Any
 from msgen.domain.model import Domain
 from msgen.errors import DomainError, UsageError
 from msgen.locking import changes_workspace
-from msgen.update import Conflict, Reporter, ServiceUpdate, update_service
+from msgen.update import Conflict, Reporter, ServiceUpdate, export_ahead, update_service
 from msgen.workspace import WorkspaceFile
 
 __all__ = ["Edit", "change_domain", "check_consumers"]
@@ -49,14 +49,21 @@ def change_domain(
     before = entry.domain()
     raw, domain = edit(dict(previous))
     entry.entities = raw
-    try:
-        check_consumers(workspace, service, before, domain)
-        result = update_service(
-            workspace, service, conflict=conflict, dry_run=dry_run, force=force, report=report
-        )
-    except BaseException:
-        entry.entities = previous
-        raise
+    with export_ahead(workspace, service, conflict=conflict) as warm:
+        try:
+            check_consumers(workspace, service, before, domain)
+            result = update_service(
+                workspace,
+                service,
+                conflict=conflict,
+                dry_run=dry_run,
+                force=force,
+                report=report,
+                warm=warm,
+            )
+        except BaseException:
+            entry.entities = previous
+            raise
     if dry_run:
         entry.entities = previous
     # Otherwise the update's journal has written the files and msgen.yaml together (with the

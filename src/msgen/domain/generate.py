@@ -27,6 +27,7 @@ __all__ = [
     "domain_of_answers",
     "migration_message",
     "plan_change",
+    "plan_inputs",
     "rules_path",
     "write_domain_files",
 ]
@@ -100,6 +101,7 @@ def plan_change(
 
     from msgen.domain.view import template_entities
     from msgen.migrations import describe, heads, next_revision_id, plan, render_revision
+    from msgen.migrations.versions import read_revisions
     from msgen.render import templates_dir
 
     versions = project / "src" / package / "migrations" / "versions"
@@ -115,8 +117,9 @@ def plan_change(
             message = "create " + ", ".join(entity_names(e.name)["table"] for e in new.entities)
         else:
             # Past the template's revisions, whether the service has them yet or not.
-            revision = f"{max(int(next_revision_id(versions)), FIRST_DOMAIN_REVISION):04d}"
-            found = heads(versions)
+            revisions = read_revisions(versions)
+            revision = f"{max(int(next_revision_id(revisions)), FIRST_DOMAIN_REVISION):04d}"
+            found = heads(revisions)
             down = found[0] if len(found) == 1 else tuple(found) if found else None
             message = migration_message(description)
         revision_text = render_revision(
@@ -124,30 +127,55 @@ def plan_change(
         )
         revision_file = f"src/{package}/migrations/versions/{revision}_{_slug(message)}.py"
     known = {entity.name for entity in old.entities}
-    environment = Environment(
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=StrictUndefined,
-        autoescape=False,
-    )
-    source = (templates_dir() / "service" / "rules.py.jinja").read_text(encoding="utf-8")
-    template = environment.from_string(source)
     rules_files: dict[str, str] = {}
-    for view in template_entities(new):
-        if view["class"] in known:
-            continue
-        path = rules_path(package, view["class"])
-        if not (project / path).exists():
-            rules_files[path] = template.render(
-                entity=view, package_name=package, service_name=service_name
-            )
+    if any(entity.name not in known for entity in new.entities):  # rules for new entities
+        environment = Environment(
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            undefined=StrictUndefined,
+            autoescape=False,
+        )
+        source = (templates_dir() / "service" / "rules.py.jinja").read_text(encoding="utf-8")
+        template = environment.from_string(source)
+        for view in template_entities(new):
+            if view["class"] in known:
+                continue
+            path = rules_path(package, view["class"])
+            if not (project / path).exists():
+                rules_files[path] = template.render(
+                    entity=view, package_name=package, service_name=service_name
+                )
     return DomainChange(
         revision_file=revision_file,
         revision_text=revision_text,
         description=description,
         rules_files=rules_files,
     )
+
+
+def plan_inputs(project: Path, *, package: str, old: Domain, new: Domain) -> object:
+    """What :func:`plan_change` reads from ``project``; equal inputs give equal plans.
+
+    The revision files (names and bytes) and which rules modules of ``new``'s entities that
+    ``old`` lacks exist. A directory that cannot be read gives a value equal to no other.
+    """
+    versions = project / "src" / package / "migrations" / "versions"
+    try:
+        revisions = (
+            tuple((path.name, path.read_bytes()) for path in sorted(versions.glob("*.py")))
+            if versions.is_dir()
+            else None
+        )
+    except OSError:
+        return object()
+    known = {entity.name for entity in old.entities}
+    rules = tuple(
+        (project / rules_path(package, entity.name)).exists()
+        for entity in new.entities
+        if entity.name not in known
+    )
+    return revisions, rules
 
 
 def write_domain_files(project: Path, change: DomainChange) -> tuple[str, ...]:

@@ -7,6 +7,11 @@ only the services that declare it as an upstream. The gateway service also gets 
 Gateway and a VirtualService bound to it. One mesh-wide PeerAuthentication makes mTLS
 STRICT; probes and metrics keep working through Istio's probe rewriting and metrics
 merging (see the pod annotations in :mod:`msgen.manifests.k8s`).
+
+With ``auth:`` in ``msgen.yaml`` the mesh also checks the callers' tokens: a
+RequestAuthentication per service (and one at the ingress gateway) validates JWTs from the
+system's issuer, and a DENY AuthorizationPolicy per service refuses a request without one
+(see :func:`jwt_resources` for why DENY).
 """
 
 from __future__ import annotations
@@ -15,9 +20,18 @@ from typing import Any
 
 from msgen.manifests.common import GeneratedFile, kustomization_file, yaml_file
 from msgen.manifests.k8s import Resource, versions_of
-from msgen.workspace import Workspace
+from msgen.workspace import AuthSettings, Workspace
 
-__all__ = ["ISTIO_DIR", "REGENERATE", "istio_files", "mesh_resources", "service_mesh_resources"]
+__all__ = [
+    "ISTIO_DIR",
+    "OPEN_PATHS",
+    "REGENERATE",
+    "istio_files",
+    "jwt_resources",
+    "jwt_rule",
+    "mesh_resources",
+    "service_mesh_resources",
+]
 
 ISTIO_DIR = "deploy/istio"
 REGENERATE = "msgen mesh generate"
@@ -26,6 +40,11 @@ SECURITY = "security.istio.io/v1"
 ROUTE_TIMEOUT = "10s"
 # Retry only failures where the request cannot have reached the application.
 RETRIES = {"attempts": 3, "perTryTimeout": "3s", "retryOn": "connect-failure,refused-stream,reset"}
+# The paths a request may reach without a token (with ``auth:``): the health endpoints,
+# which the gateway's readiness check calls on its upstreams without a token.
+OPEN_PATHS = ("/health/*",)
+INGRESS_SELECTOR = {"istio": "ingressgateway"}
+ROOT_NAMESPACE = "istio-system"
 
 
 def _labels(workspace: Workspace, name: str) -> dict[str, str]:
@@ -134,17 +153,87 @@ def service_mesh_resources(workspace: Workspace, name: str) -> dict[str, Resourc
     resources["authorizationpolicy.yaml"] = Resource(
         SECURITY, "AuthorizationPolicy", name, labels=labels, body={"spec": policy}
     )
+    if workspace.auth is not None:
+        resources.update(jwt_resources(workspace.auth, name, labels))
     return resources
 
 
+def jwt_rule(auth: AuthSettings) -> dict[str, Any]:
+    """How Istio validates the system's tokens: issuer, audience and where the keys are.
+
+    ``dev`` (msgen's issuer) serves its keys at ``<issuer>/.well-known/jwks.json``; for
+    ``oidc`` ``jwksUri`` is left out and Istio reads ``jwks_uri`` from the issuer's OpenID
+    discovery document. ``forwardOriginalToken`` keeps the ``Authorization`` header for the
+    application, which verifies the token itself (scopes) and forwards it upstream.
+    """
+    rule: dict[str, Any] = {"issuer": auth.issuer, "audiences": [auth.audience]}
+    if auth.provider == "dev":
+        rule["jwksUri"] = f"{auth.issuer.rstrip('/')}/.well-known/jwks.json"
+    rule["forwardOriginalToken"] = True
+    return rule
+
+
+def jwt_resources(auth: AuthSettings, name: str, labels: dict[str, str]) -> dict[str, Resource]:
+    """A service's token check: a RequestAuthentication and a DENY AuthorizationPolicy.
+
+    The RequestAuthentication only rejects invalid tokens; a request without one passes it
+    with no request principal. Requiring a token therefore takes an AuthorizationPolicy, and
+    it must be a DENY: Istio admits a request when no DENY policy matches it *and* it
+    matches at least one ALLOW policy of the workload, so ALLOW policies are alternatives.
+    An ALLOW policy "requestPrincipals: ['*']" next to the service-account policy would let
+    an allowed caller in without a token, and any holder of a token in from any workload.
+    The DENY policy (no request principal, path not in :data:`OPEN_PATHS`) is checked before
+    the ALLOW policies and composes with them as AND: a call needs an allowed service
+    account and a valid token, and the ALLOW policies are the same as without ``auth:``.
+
+    Probes and Prometheus are unaffected: the kubelet's probes (rewritten) and the merged
+    metrics go to the Istio agent on port 15020, which calls the application over
+    localhost, outside the inbound listener where authorization policies apply; the same
+    path keeps ``/metrics`` reachable as without ``auth:``.
+    """
+    selector = {"matchLabels": {"app": name}}
+    return {
+        "requestauthentication.yaml": Resource(
+            SECURITY,
+            "RequestAuthentication",
+            name,
+            labels=labels,
+            body={"spec": {"selector": selector, "jwtRules": [jwt_rule(auth)]}},
+        ),
+        "authorizationpolicy-require-jwt.yaml": Resource(
+            SECURITY,
+            "AuthorizationPolicy",
+            f"{name}-require-jwt",
+            labels=labels,
+            body={
+                "spec": {
+                    "selector": selector,
+                    "action": "DENY",
+                    "rules": [
+                        {
+                            "from": [{"source": {"notRequestPrincipals": ["*"]}}],
+                            "to": [{"operation": {"notPaths": list(OPEN_PATHS)}}],
+                        }
+                    ],
+                }
+            },
+        ),
+    }
+
+
 def mesh_resources(workspace: Workspace) -> dict[str, Resource]:
-    """The mesh-wide objects: STRICT mTLS and, with a gateway service, the Istio Gateway."""
+    """The mesh-wide objects: STRICT mTLS and, with a gateway service, the Istio Gateway.
+
+    With ``auth:`` and a gateway service, the ingress gateway validates tokens too (a
+    RequestAuthentication in Istio's root namespace, whose selector then matches the
+    ingress gateway's pods in any namespace): an invalid token is refused at the edge.
+    """
     resources = {
         "peerauthentication.yaml": Resource(
             SECURITY,
             "PeerAuthentication",
             "default",
-            namespace="istio-system",
+            namespace=ROOT_NAMESPACE,
             labels={"app.kubernetes.io/managed-by": "msgen"},
             body={"spec": {"mtls": {"mode": "STRICT"}}},
         )
@@ -157,13 +246,30 @@ def mesh_resources(workspace: Workspace) -> dict[str, Resource]:
             labels={"app.kubernetes.io/part-of": workspace.name},
             body={
                 "spec": {
-                    "selector": {"istio": "ingressgateway"},
+                    "selector": dict(INGRESS_SELECTOR),
                     "servers": [
                         {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}
                     ],
                 }
             },
         )
+        if workspace.auth is not None:
+            resources["requestauthentication-ingress.yaml"] = Resource(
+                SECURITY,
+                "RequestAuthentication",
+                f"{workspace.name}-ingress",
+                namespace=ROOT_NAMESPACE,
+                labels={
+                    "app.kubernetes.io/part-of": workspace.name,
+                    "app.kubernetes.io/managed-by": "msgen",
+                },
+                body={
+                    "spec": {
+                        "selector": {"matchLabels": dict(INGRESS_SELECTOR)},
+                        "jwtRules": [jwt_rule(workspace.auth)],
+                    }
+                },
+            )
     return resources
 
 

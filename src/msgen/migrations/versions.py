@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,19 +80,24 @@ def read_revisions(versions_dir: Path) -> list[Revision]:
     return [revision for revision in revisions if revision is not None]
 
 
-def heads(versions_dir: Path) -> tuple[str, ...]:
-    """The revisions no other revision revises, sorted; several heads mean branches."""
-    revisions = read_revisions(versions_dir)
+def heads(versions_dir: Path | Sequence[Revision]) -> tuple[str, ...]:
+    """The revisions no other revision revises, sorted; several heads mean branches.
+
+    Of the revision files in ``versions_dir``, or of revisions already read from it.
+    """
+    revisions = read_revisions(versions_dir) if isinstance(versions_dir, Path) else versions_dir
     revised = {down for revision in revisions for down in revision.down_revisions}
     return tuple(sorted(r.revision for r in revisions if r.revision not in revised))
 
 
-def next_revision_id(versions_dir: Path) -> str:
-    """The next 4-digit id: the largest numeric prefix of the revision ids, plus one."""
+def next_revision_id(versions_dir: Path | Sequence[Revision]) -> str:
+    """The next 4-digit id: the largest numeric prefix of the revision ids, plus one.
+
+    Of the revision files in ``versions_dir``, or of revisions already read from it.
+    """
+    revisions = read_revisions(versions_dir) if isinstance(versions_dir, Path) else versions_dir
     numbers = [
-        int(match.group(1))
-        for revision in read_revisions(versions_dir)
-        if (match := _DIGITS.match(revision.revision))
+        int(match.group(1)) for revision in revisions if (match := _DIGITS.match(revision.revision))
     ]
     return f"{max(numbers, default=0) + 1:04d}"
 
