@@ -105,7 +105,9 @@ def test_the_plan_is_reused_only_where_planning_reads_the_same(workspace: Path) 
     twin = workspace / "twin"
     shutil.copytree(service, twin)
     old = parse_entities({"Order": {"fields": {"status": "str"}}})
-    new = parse_entities({"Order": {"fields": {"status": "str"}}, "Item": {"fields": {"sku": "str"}}})
+    new = parse_entities(
+        {"Order": {"fields": {"status": "str"}}, "Item": {"fields": {"sku": "str"}}}
+    )
 
     def inputs_of(directory: Path) -> object:
         return plan_inputs(directory, package="orders", old=old, new=new)
