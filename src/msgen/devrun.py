@@ -167,7 +167,7 @@ def plan(workspace: WorkspaceFile, options: DevOptions) -> list[ProcessSpec]:
             env["DATABASE_URL"] = _database_url(root, name, package, entry, options)
         if entry.broker != "none" and options.broker_url:
             env["BROKER_URL"] = options.broker_url
-        if auth is not None and (entry.kind == "gateway" or entry.db != "none"):
+        if auth is not None and workspace.model.auth_answers(entry.kind, entry.db)["auth"]:
             env["AUTH_ISSUER"] = auth.issuer
             env["AUTH_AUDIENCE"] = auth.audience
             if dev_issuer and entry.kind == "service":  # a gateway forwards its callers' tokens

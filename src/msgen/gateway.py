@@ -15,13 +15,12 @@ from msgen.naming import validate_service_name
 from msgen.render import render_template
 from msgen.scaffold import adopt_render, ci_features, place, record, upstream_urls, workspace_for
 from msgen.template_versions import template_version
-from msgen.workspace import Ci, Discovery, ServiceEntry, WorkspaceFile
+from msgen.workspace import Ci, Discovery, ServiceEntry
 
 __all__ = [
     "GATEWAY_PORT",
     "NewGatewayOptions",
     "NewGatewayResult",
-    "gateway_auth_answers",
     "new_gateway",
 ]
 
@@ -54,18 +53,6 @@ class NewGatewayResult:
     workspace_created: bool
     dry_run: bool
     adopted: bool = False
-
-
-def gateway_auth_answers(workspace: WorkspaceFile) -> dict[str, object]:
-    """The gateway template's ``auth`` answers from the workspace's ``auth:``.
-
-    With ``auth:``, the gateway lets only requests with a valid token through to the
-    services (which verify it again and check its scopes); without it, it checks nothing.
-    """
-    auth = workspace.model.auth
-    if auth is None:
-        return {"auth": False}
-    return {"auth": True, "auth_issuer": auth.issuer, "auth_audience": auth.audience}
 
 
 def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
@@ -102,7 +89,7 @@ def _new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
         "metrics": True,
         "msgen_version": template_version("gateway"),
         "ci": options.ci,
-        **gateway_auth_answers(workspace),
+        **workspace.model.auth_answers("gateway", "none"),
     }
     adopted = None
     if not (options.force or options.dry_run):

@@ -133,14 +133,6 @@ TEMPLATE_DEFAULTS: dict[str, object] = {
 }
 
 
-def auth_answers(workspace: WorkspaceFile, *, db: Db) -> dict[str, object]:
-    """The template's ``auth`` answers from the workspace's ``auth:`` (none: open APIs)."""
-    auth = workspace.model.auth
-    if auth is None or db == "none":
-        return {"auth": False}
-    return {"auth": True, "auth_issuer": auth.issuer, "auth_audience": auth.audience}
-
-
 def ci_features(ci: Ci) -> list[str]:
     """The workspace feature that records a service's CI pipeline (none: no feature)."""
     return [] if ci == "none" else [f"ci:{ci}"]
@@ -426,7 +418,7 @@ def _new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
         system_name=workspace.model.name,
         ci=options.ci,
         entities=template_entities(domain),
-        **auth_answers(workspace, db=options.db),
+        **workspace.model.auth_answers("service", options.db),
     )
     adopted = None
     if not (options.force or options.dry_run):

@@ -352,16 +352,10 @@ def _auth_step(
     workspace: WorkspaceFile, name: str, recorded: Mapping[str, Any], answers: dict[str, Any]
 ) -> dict[str, Any]:
     """The ``auth`` answers, when the workspace's ``auth:`` changed since the last render."""
-    from msgen.gateway import gateway_auth_answers
-    from msgen.scaffold import auth_answers
-
     entry = workspace.model.services[name]
     if "auth" in answers:
         return answers
-    if entry.kind == "gateway":
-        wanted = gateway_auth_answers(workspace)
-    else:
-        wanted = auth_answers(workspace, db=entry.db)
+    wanted = workspace.model.auth_answers(entry.kind, entry.db)
     if any(
         recorded.get(key, False if key == "auth" else None) != value
         for key, value in wanted.items()

@@ -289,6 +289,17 @@ class Workspace(BaseModel):
                     hint="check the name with 'msgen list'",
                 )
 
+    def auth_answers(self, kind: Kind, db: Db) -> dict[str, object]:
+        """The templates' ``auth`` answers for a service or gateway of this workspace.
+
+        With ``auth:``, a gateway and every service with a database verify tokens (the
+        gateway only lets valid ones through; the services check them again with their
+        scopes); a service without a database has no API to protect.
+        """
+        if self.auth is None or (kind == "service" and db == "none"):
+            return {"auth": False}
+        return {"auth": True, "auth_issuer": self.auth.issuer, "auth_audience": self.auth.audience}
+
     def used_ports(self) -> set[int]:
         """Ports taken by the services already in the workspace."""
         return {svc.port for svc in self.services.values()}
