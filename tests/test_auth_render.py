@@ -11,32 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
-from typer.testing import CliRunner
 
-from msgen.cli import app
 from msgen.workspace import load_workspace
+from tests.clikit import answers, msgen, set_auth
 from tests.servicekit import install, ruff_clean, run_own_tests
 
-runner = CliRunner()
 AUTH = {"provider": "oidc", "issuer": "https://auth.example.com/realms/shop", "audience": "shop"}
-
-
-def msgen(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), terminal_width=200)
-    return result.exit_code, result.stdout, result.stderr
-
-
-def set_auth(root: Path, auth: dict[str, str] | None) -> None:
-    yaml = YAML()
-    path = root / "msgen.yaml"
-    document = yaml.load(path.read_text())
-    if auth is None:
-        del document["auth"]
-    else:
-        document["auth"] = auth
-    with path.open("w") as handle:
-        yaml.dump(document, handle)
 
 
 @pytest.fixture
@@ -45,12 +25,6 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     code, out, err = msgen("init", "--name", "shop")
     assert code == 0, out + err
     return tmp_path
-
-
-def answers(service: Path) -> dict[str, object]:
-    data = YAML(typ="safe").load((service / ".copier-answers.yml").read_text())
-    assert isinstance(data, dict)
-    return data
 
 
 def test_a_service_of_a_workspace_with_auth_verifies_tokens_from_its_issuer(

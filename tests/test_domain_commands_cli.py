@@ -13,12 +13,10 @@ from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
-from typer.testing import CliRunner
 
-from msgen.cli import app
 from msgen.workspace import ConsumeAction, ServiceEntry, load_workspace
+from tests.clikit import msgen
 
-runner = CliRunner()
 FROM_DRAFT = ("--from", "draft", "--to", "archived")
 FROM_ACTIVE = ("--from", "active", "--to", "archived")
 
@@ -28,8 +26,8 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("workspace")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
-        result = runner.invoke(app, ["new", "service", "orders", "--defaults", "--db", "sqlite"])
-    assert result.exit_code == 0, result.output
+        code, out, err = msgen("new", "service", "orders", "--defaults", "--db", "sqlite")
+    assert code == 0, out + err
     return root
 
 
@@ -39,11 +37,6 @@ def workspace(rendered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     shutil.copytree(rendered, root, symlinks=True)
     monkeypatch.chdir(root)
     yield root
-
-
-def msgen(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), terminal_width=200)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def entities(root: Path) -> dict[str, Any]:

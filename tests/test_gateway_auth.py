@@ -16,39 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from ruamel.yaml import YAML
-from typer.testing import CliRunner
 
-from msgen.cli import app
 from msgen.issuer import load_keys, mint_token, serve_issuer
 from msgen.render import templates_dir
+from tests.clikit import answers, msgen, set_auth
 from tests.servicekit import free_port, install, ruff_clean, run_own_tests, serve
 
-runner = CliRunner()
 AUTH = {"provider": "oidc", "issuer": "https://auth.example.com/realms/shop", "audience": "shop"}
-
-
-def msgen(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), terminal_width=200)
-    return result.exit_code, result.stdout, result.stderr
-
-
-def set_auth(root: Path, auth: dict[str, str] | None) -> None:
-    yaml = YAML()
-    path = root / "msgen.yaml"
-    document = yaml.load(path.read_text())
-    if auth is None:
-        del document["auth"]
-    else:
-        document["auth"] = auth
-    with path.open("w") as handle:
-        yaml.dump(document, handle)
-
-
-def answers(project: Path) -> dict[str, object]:
-    data = YAML(typ="safe").load((project / ".copier-answers.yml").read_text())
-    assert isinstance(data, dict)
-    return data
 
 
 @pytest.fixture

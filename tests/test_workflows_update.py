@@ -15,15 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
-from typer.testing import CliRunner
 
-from msgen.cli import app
 from msgen.workflows import template_workflows
 from msgen.workspace import load_workspace
+from tests.clikit import edit_workspace, msgen
 from tests.servicekit import install, ruff_clean, run, run_own_tests
 
-runner = CliRunner()
 ORDER_STATES = "status:enum(pending, paid, shipped, cancelled)=pending"
 PAYMENT_STATES = "status:enum(pending, captured, failed)=pending"
 CAPTURED = {"payments.payment_captured": {"command": "Order.pay", "id": "order_id"}}
@@ -33,11 +30,6 @@ CREATE = {
         "fields": {"order_id": "id", "amount": "total"},
     }
 }
-
-
-def msgen(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), terminal_width=200)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +69,10 @@ def workspace(rendered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def set_consumes(root: Path, service: str, consumes: Any) -> None:
-    yaml = YAML()
-    path = root / "msgen.yaml"
-    document = yaml.load(path.read_text())
-    document["services"][service]["consumes"] = consumes
-    with path.open("w") as handle:
-        yaml.dump(document, handle)
+    def change(document: Any) -> None:
+        document["services"][service]["consumes"] = consumes
+
+    edit_workspace(root, change)
 
 
 def workflows_of(service_dir: Path, package: str) -> dict[str, Any]:
