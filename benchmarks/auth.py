@@ -28,10 +28,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -50,6 +48,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from benchmarks.observability import serve, wrk_rps  # noqa: E402 (after the path is set)
+
+# The services get neither this shell's tracing and auth settings nor its Python paths.
+STRIP = ("OTEL_", "AUTH_", "VIRTUAL_ENV", "PYTHONPATH")
 AUDIENCE = "bench"
 KID = "bench-key-1"
 GOAL = 0.85
@@ -128,58 +130,6 @@ def render(workspace: Path, issuer_url: str | None) -> Path:
     return service
 
 
-@contextmanager
-def serve(service: Path, python: Path, env: dict[str, str]) -> Iterator[str]:
-    """uvicorn, one worker, the same options for both apps; yields the base URL when ready."""
-    from tests.servicekit import free_port
-
-    port = free_port()
-    full_env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OTEL_", "AUTH_", "VIRTUAL_ENV", "PYTHONPATH"))
-    }
-    full_env.update(env)
-    command = [str(python), "-m", "uvicorn", "orders.main:app", "--port", str(port)]
-    command += ["--no-access-log", "--log-level", "warning"]
-    proc = subprocess.Popen(command, cwd=service, env=full_env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, "orders exited"
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "orders not ready within 60 s"
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
-def wrk_rps(
-    wrk: str, url: str, headers: dict[str, str], *, seconds: float, connections: int
-) -> float:
-    header_args = [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
-    subprocess.run(  # warm-up
-        [wrk, "-t1", "-c4", "-d2s", *header_args, url], check=True, capture_output=True
-    )
-    command = [wrk, f"-t{min(2, connections)}", f"-c{connections}", f"-d{int(seconds)}s"]
-    out = subprocess.run(
-        [*command, *header_args, url],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    if "Non-2xx" in out:
-        raise SystemExit(f"{url} answered errors:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-
-
 def check_refusals(order_url: str, token: str, issuer_url: str) -> None:
     """The ``on`` app refuses a missing token and a forged one, and accepts the real one."""
     missing = httpx.get(order_url, timeout=10)
@@ -224,7 +174,7 @@ def main() -> None:
         results: dict[str, dict[str, float]] = {}
         for label, (service, python, headers) in apps.items():
             env = {"LOG_LEVEL": "WARNING", "DATABASE_URL": f"sqlite+aiosqlite:///{root / label}.db"}
-            with serve(service, python, env) as base:
+            with serve(service, python, "orders.main", env, strip=STRIP) as base:
                 created = httpx.post(
                     f"{base}/orders", json={"name": "bench"}, headers=headers, timeout=10
                 )
@@ -248,9 +198,9 @@ def main() -> None:
                         wrk_rps(
                             wrk,
                             target,
-                            target_headers,
                             seconds=args.seconds,
                             connections=args.connections,
+                            headers=target_headers,
                         )
                         for _ in range(args.runs)
                     )

@@ -98,12 +98,22 @@ COMMON_PACKAGES = [
 
 
 @contextmanager
-def serve(service: Path, python: Path, module: str, env: dict[str, str]) -> Iterator[str]:
-    """uvicorn, one worker, the same options for every app; yields the base URL when live."""
+def serve(
+    service: Path,
+    python: Path,
+    module: str,
+    env: dict[str, str],
+    *,
+    strip: tuple[str, ...] = ("OTEL_", "VIRTUAL_ENV"),
+) -> Iterator[str]:
+    """uvicorn, one worker, the same options for every app; yields the base URL when live.
+
+    Variables of this environment starting with one of ``strip`` are not passed on.
+    """
     from tests.servicekit import free_port
 
     port = free_port()
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "VIRTUAL_ENV"))}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(strip)}
     full_env.update(env)
     command = [str(python), "-m", "uvicorn", f"{module}:app", "--port", str(port)]
     command += ["--no-access-log", "--log-level", "warning"]
@@ -126,10 +136,22 @@ def serve(service: Path, python: Path, module: str, env: dict[str, str]) -> Iter
         proc.wait(timeout=20)
 
 
-def wrk_rps(wrk: str, url: str, *, seconds: float, connections: int) -> float:
-    subprocess.run([wrk, "-t1", "-c4", "-d2s", url], check=True, capture_output=True)  # warm-up
+def wrk_rps(
+    wrk: str,
+    url: str,
+    *,
+    seconds: float,
+    connections: int,
+    headers: dict[str, str] | None = None,
+) -> float:
+    """wrk's requests/s for ``url`` (after a 2 s warm-up), each request with ``headers``."""
+    header_args = [a for name, value in (headers or {}).items() for a in ("-H", f"{name}: {value}")]
+    subprocess.run(  # warm-up
+        [wrk, "-t1", "-c4", "-d2s", *header_args, url], check=True, capture_output=True
+    )
+    command = [wrk, f"-t{min(2, connections)}", f"-c{connections}", f"-d{int(seconds)}s"]
     out = subprocess.run(
-        [wrk, f"-t{min(2, connections)}", f"-c{connections}", f"-d{int(seconds)}s", url],
+        [*command, *header_args, url],
         check=True,
         capture_output=True,
         text=True,
