@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from msgen.scaffold import NewServiceOptions, new_service
+from msgen.workspace import find_workspace, init_workspace
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -55,7 +56,14 @@ def run(
     return proc
 
 
-def render(root: Path, name: str = "orders", **options: object) -> Path:
+def render(root: Path, name: str = "orders", *, auth: bool = False, **options: object) -> Path:
+    """Render a service into ``root``; a new workspace there has open APIs unless ``auth``.
+
+    Tests about tokens ask for them (``auth=True``: the default ``auth:`` of a new
+    workspace); the others run the services without, as ``msgen init --auth none`` does.
+    """
+    if not auth and find_workspace(root) is None:
+        init_workspace(root, auth=None)
     result = new_service(NewServiceOptions(name=name, **options), cwd=root)  # type: ignore[arg-type]
     return result.target
 

@@ -22,7 +22,7 @@ AUTH = {"provider": "oidc", "issuer": "https://auth.example.com/realms/shop", "a
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    code, out, err = msgen("init", "--name", "shop")
+    code, out, err = msgen("init", "--name", "shop", "--auth", "none")
     assert code == 0, out + err
     return tmp_path
 

@@ -112,7 +112,7 @@ def test_plan_puts_the_issuer_first_on_the_port_of_auth_issuer(tmp_path: Path) -
     # which forwards its callers' tokens, does not.
     assert specs["billing"].client_scopes == ("orders:read", "orders:write")
     assert specs["orders"].client_scopes == ()
-    assert specs["edge"].client_scopes is None
+    assert specs["edge"].client_scopes == ()  # a gateway's client: readiness checks only
     assert specs["billing"].env["AUTH_ISSUER"] == f"http://127.0.0.1:{port}"
     assert specs["billing"].env["AUTH_AUDIENCE"] == "shop"
     # plan has no side effects: no client, no secret yet.
@@ -168,10 +168,11 @@ def test_register_clients_gives_each_service_its_secret_in_its_env_only(tmp_path
     clients = load_clients(tmp_path)
     assert clients["billing"].scopes == ("orders:read", "orders:write")
     assert clients["orders"].scopes == ()
-    assert set(clients) == {"orders", "billing"}
+    assert clients["edge"].scopes == ()
+    assert set(clients) == {"orders", "billing", "edge"}
     assert specs["billing"].env["AUTH_CLIENT_SECRET"] == clients["billing"].secret
     assert specs["orders"].env["AUTH_CLIENT_SECRET"] == clients["orders"].secret
-    assert "AUTH_CLIENT_SECRET" not in specs["edge"].env
+    assert specs["edge"].env["AUTH_CLIENT_SECRET"] == clients["edge"].secret
     assert "AUTH_CLIENT_SECRET" not in specs[ISSUER].env
     clients_file = tmp_path / ".msgen" / "issuer" / "clients.json"
     assert stat.S_IMODE(clients_file.stat().st_mode) == 0o600
@@ -338,6 +339,8 @@ def shop(tmp_path: Path) -> Path:
     )
     render(root, "orders", db="sqlite", broker="none", port=free_port())
     render(root, "billing", db="sqlite", broker="none", upstreams=("orders",), port=free_port())
+    made = msgen("new", "gateway", "--port", str(free_port()), "--ci", "none", cwd=root)
+    assert made.returncode == 0, made.stdout + made.stderr
     return root
 
 
@@ -356,7 +359,7 @@ def test_detached_system_with_the_development_issuer(shop: Path) -> None:
     try:
         rows = json.loads(msgen("dev", "ps", "--json", cwd=root).stdout)
         pids = {row["service"]: row["pid"] for row in rows}
-        assert set(pids) == {ISSUER, "orders", "billing"}
+        assert set(pids) == {ISSUER, "orders", "billing", "gateway"}
         assert all(row["running"] for row in rows)
         assert {row["service"]: row["url"] for row in rows}[ISSUER] == issuer
         assert (
@@ -378,11 +381,33 @@ def test_detached_system_with_the_development_issuer(shop: Path) -> None:
         ready = httpx.get(orders.replace("/orders", "/health/ready"), trust_env=False)
         assert ready.status_code == 200
 
+        # CRUD through the gateway with a token; without one, 401 everywhere but health.
+        gateway = f"http://127.0.0.1:{model.services['gateway'].port}"
+        crud = bearer(token(root, "orders:read", "orders:write"))
+        with httpx.Client(base_url=gateway, trust_env=False, timeout=15) as via:
+            made = via.post("/orders/orders", json={"name": "g"}, headers=crud)
+            assert made.status_code == 201, made.text
+            one = f"/orders/orders/{made.json()['id']}"
+            assert via.get(one, headers=crud).json()["name"] == "g"
+            changed = via.patch(one, json={"name": "h"}, headers=crud)
+            assert changed.status_code == 200, changed.text
+            for method, path in [("GET", "/orders/orders"), ("GET", one), ("PATCH", one)]:
+                assert via.request(method, path, json={}).status_code == 401, (method, path)
+            assert via.request("DELETE", one).status_code == 401
+            assert via.delete(one, headers=crud).status_code == 204
+            assert via.get(one, headers=crud).status_code == 404
+            # The gateway's readiness checks carry its own client-credentials token.
+            assert via.get("/health/ready").status_code == 200
+
         # billing is a client with orders' scopes; its secret is in its environment only.
         clients_file = root / ".msgen" / "issuer" / "clients.json"
         assert stat.S_IMODE(clients_file.stat().st_mode) == 0o600
         clients = json.loads(clients_file.read_text())
         assert clients["billing"]["scopes"] == ["orders:read", "orders:write"]
+        assert clients["gateway"]["scopes"] == []
+        gateway_environ = Path(f"/proc/{pids['gateway']}/environ").read_bytes().split(b"\0")
+        gateway_secret = clients["gateway"]["secret"]
+        assert f"AUTH_CLIENT_SECRET={gateway_secret}".encode() in gateway_environ
         secret = clients["billing"]["secret"]
         environ = Path(f"/proc/{pids['billing']}/environ").read_bytes().split(b"\0")
         assert f"AUTH_CLIENT_SECRET={secret}".encode() in environ

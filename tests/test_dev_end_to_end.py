@@ -176,7 +176,8 @@ def test_system_with_gateway_and_events_on_real_postgres_and_rabbitmq(tmp_path: 
     system, billing = f"shop{run_id}", f"billing{run_id}"  # exchange, queue and database names
     root = tmp_path / "shop"
     root.mkdir()
-    assert msgen("init", "--name", system, cwd=root).returncode == 0
+    # Open APIs: tokens through dev up are tests/test_dev_auth.py's subject.
+    assert msgen("init", "--name", system, "--auth", "none", cwd=root).returncode == 0
     render(root, "orders", port=free_port())
     render(root, billing, db="postgres", consumes=("orders.order_created",), port=free_port())
     gateway_port = free_port()

@@ -93,6 +93,9 @@ def run_system(
     # The same port every run when it is free: the port is baked into the image, so a
     # changing one would defeat the build cache (pip install runs again).
     port = preferred if not port_open("127.0.0.1", preferred) else free_port()
+    # Open APIs: the issuer's container is built from a python image this machine has no
+    # registry for (tests/test_compose_auth.py runs its build context as a process).
+    assert msgen(engine, "init", "--auth", "none", cwd=root).returncode == 0
     created = msgen(
         engine, "new", "service", "orders", *new_args, "--port", str(port), "--defaults", cwd=root
     )

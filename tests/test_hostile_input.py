@@ -311,7 +311,8 @@ def test_compose_generate_git_ignores_env_before_writing_its_secrets(
         lambda root: calls.append("ignore") or real_gitignored(root),
     )
     monkeypatch.setattr(
-        "msgen.deploy.ensure_env", lambda root, v: calls.append("env") or real_env(root, v)
+        "msgen.deploy.ensure_env",
+        lambda root, v, **more: calls.append("env") or real_env(root, v, **more),
     )
     assert run(tmp_path, ["compose", "generate"]).exit_code == 0
     assert calls == ["ignore", "env"]

@@ -24,7 +24,9 @@ import pytest
 from msgen.errors import AuthError, PortInUseError, UsageError
 from msgen.issuer import (
     ISSUER_DIR,
+    Client,
     IssuerServer,
+    clients_from_env,
     ensure_client,
     load_clients,
     load_keys,
@@ -554,3 +556,106 @@ def test_the_process_reports_a_taken_port(root: Path) -> None:
     assert proc.returncode == 1
     assert f"error: port {port} on 127.0.0.1 is taken" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# --- in a container: clients from the environment, keys read-only -------------------------
+
+ENV_CLIENTS = {
+    "T_BILLING_ID": "billing",
+    "T_BILLING_SECRET": "s3cret-billing",
+    "T_BILLING_SCOPES": "orders:read  orders:write",
+    "T_ORDER_ITEMS_ID": "order-items",
+    "T_ORDER_ITEMS_SECRET": "s3cret-items",
+    "OTHER": "ignored",
+}
+
+
+def test_clients_from_env() -> None:
+    assert clients_from_env("T_", ENV_CLIENTS) == {
+        "billing": Client("billing", "s3cret-billing", ("orders:read", "orders:write")),
+        "order-items": Client("order-items", "s3cret-items", ()),
+    }
+    assert clients_from_env("NONE_", ENV_CLIENTS) == {}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"T_BILLING_SCOPE": "x"}, "T_BILLING_SCOPE: a client variable is T_<KEY>_ID"),
+        ({"T_ID": "x"}, "T_ID: a client variable is"),
+        ({"T_BILLING_SECRET": ""}, "T_BILLING_SECRET is missing or empty"),
+        ({"T_PAY_SECRET": "s3cret-pay"}, "T_PAY_ID is missing or empty"),
+        ({"T_BILLING_ID": "bad id"}, "T_BILLING_ID: invalid client_id"),
+        ({"T_BILLING_SCOPES": 'a"b'}, "T_BILLING_SCOPES: invalid scope"),
+        ({"T_PAY_ID": "billing", "T_PAY_SECRET": "x"}, "client 'billing' is given twice"),
+    ],
+)
+def test_clients_from_env_refuses_what_is_not_a_client(change: dict, problem: str) -> None:
+    with pytest.raises(AuthError) as caught:
+        clients_from_env("T_", {**ENV_CLIENTS, **change})
+    assert problem in caught.value.message
+    assert "s3cret" not in caught.value.message
+
+
+def test_clients_from_env_refuses_a_bad_prefix() -> None:
+    with pytest.raises(UsageError, match="invalid client variable prefix"):
+        clients_from_env("T-", ENV_CLIENTS)
+
+
+def test_clients_from_env_replace_clients_json(
+    root: Path, serve: Callable[..., IssuerServer]
+) -> None:
+    stored = ensure_client(root, "stored", ["orders:read"])
+    server = serve(clients=clients_from_env("T_", ENV_CLIENTS))
+    form = {"grant_type": "client_credentials", "scope": "orders:read"}
+    token = httpx.post(f"{server.url}/token", data=form, auth=("billing", "s3cret-billing"))
+    assert token.status_code == 200, token.text
+    assert httpx.post(f"{server.url}/token", data=form, auth=("stored", stored)).status_code == 401
+    document = httpx.get(f"{server.url}/.well-known/openid-configuration").json()
+    assert "orders:write" in document["scopes_supported"]
+
+
+def test_given_scopes_are_announced(serve: Callable[..., IssuerServer]) -> None:
+    server = serve(scopes=["stock:read", "orders:read"], clients={})
+    document = httpx.get(f"{server.url}/.well-known/openid-configuration").json()
+    assert document["scopes_supported"] == ["orders:read", "stock:read"]
+
+
+def test_read_only_serves_the_keys_and_writes_nothing(
+    root: Path, serve: Callable[..., IssuerServer]
+) -> None:
+    keys = load_keys(root)
+    state = root / ISSUER_DIR
+    before = {p.name: p.read_bytes() for p in state.iterdir()}
+    server = serve(read_only=True, clients={})
+    assert httpx.get(f"{server.url}/.well-known/jwks.json").json() == public_jwks(keys)
+    (state / "keys.json").unlink()  # removed while running: not made again
+    response = httpx.get(f"{server.url}/.well-known/jwks.json")
+    assert response.status_code == 500 and "no keys yet" in response.json()["error_description"]
+    assert sorted(p.name for p in state.iterdir()) == sorted(set(before) - {"keys.json"})
+
+
+def test_read_only_without_keys_is_one_error(root: Path) -> None:
+    with pytest.raises(AuthError, match="has no keys yet") as caught:
+        serve_issuer(root, "127.0.0.1", 0, read_only=True)
+    assert caught.value.hint is not None and "msgen token" in caught.value.hint
+    assert not (root / ".msgen").exists()
+
+
+def test_the_process_refuses_a_bad_client_environment(root: Path) -> None:
+    load_keys(root)
+    env = {**os.environ, "T_BILLING_ID": "billing", "T_BILLING_SECRET": "s3cret", "T_X": "y"}
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "msgen.issuer", "--root", str(root), "--port", "0"),
+            *("--client-env", "T_", "--read-only"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env=env,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: T_X: a client variable is T_<KEY>_ID")
+    assert "Traceback" not in proc.stderr and "s3cret" not in proc.stderr

@@ -1,5 +1,7 @@
 """Pin every file msgen generates for the three-service workspace (two services, a gateway,
-one canary). An intended change updates them in the same commit:
+one canary), and the Compose and Kubernetes files that ``auth: {provider: dev}`` changes or
+adds (the issuer's module copies aside: tests/test_compose_auth.py checks that they are
+msgen's own). An intended change updates them in the same commit:
 ``python -m pytest tests/test_manifest_snapshots.py --snapshot-update``.
 """
 
@@ -26,6 +28,21 @@ def all_files() -> dict[str, str]:
 FILES = all_files()
 
 
+def auth_files() -> dict[str, str]:
+    data = yaml.safe_load(THREE_SERVICES)
+    data["auth"] = {"provider": "dev", "issuer": "http://127.0.0.1:8900", "audience": "shop"}
+    workspace = Workspace.model_validate(data)
+    files = compose_files(workspace, select_infra(workspace)) + k8s_files(workspace)
+    return {
+        f.path: f.text
+        for f in files
+        if FILES.get(f.path) != f.text and not f.path.startswith("deploy/issuer/msgen/")
+    }
+
+
+AUTH_FILES = auth_files()
+
+
 def test_file_list(snapshot: SnapshotAssertion) -> None:
     assert sorted(FILES) == snapshot
 
@@ -33,3 +50,12 @@ def test_file_list(snapshot: SnapshotAssertion) -> None:
 @pytest.mark.parametrize("path", sorted(FILES))
 def test_generated_file(path: str, snapshot: SnapshotAssertion) -> None:
     assert FILES[path] == snapshot
+
+
+def test_auth_file_list(snapshot: SnapshotAssertion) -> None:
+    assert sorted(AUTH_FILES) == snapshot
+
+
+@pytest.mark.parametrize("path", sorted(AUTH_FILES))
+def test_generated_auth_file(path: str, snapshot: SnapshotAssertion) -> None:
+    assert AUTH_FILES[path] == snapshot

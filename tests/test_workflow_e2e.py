@@ -129,7 +129,9 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> System:
     root = tmp_path_factory.mktemp("workflow") / "shop"
     # A system name of its own (its default exchange and queue names); each test still
     # uses names of its own too, through BROKER_EXCHANGE and BROKER_QUEUE.
-    msgen("init", str(root), "--name", f"wf{uuid.uuid4().hex[:10]}", cwd=root.parent)
+    msgen(
+        "init", str(root), "--name", f"wf{uuid.uuid4().hex[:10]}", "--auth", "none", cwd=root.parent
+    )
     status = "status:enum(pending, paid, shipped, cancelled)=pending"
     msgen("new", "service", "orders", "total:decimal", status, "--db", "postgres", cwd=root)
     msgen(

@@ -7,6 +7,7 @@ The CLI calls these; they never print. Each one that writes holds the workspace 
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ __all__ = [
     "CanaryResult",
     "ComposeResult",
     "compose_is_stale",
+    "ensure_issuer_keys",
     "generate_compose",
     "generate_k8s",
     "generate_mesh",
@@ -58,19 +60,73 @@ def generate_compose(
     exclude: list[str] | None = None,
     force: bool = False,
 ) -> ComposeResult:
-    """Write ``docker-compose.yml``, ``.env.example``, monitoring configs and ``.env``."""
-    from msgen.manifests.compose import INFRA, compose_files, env_vars, select_infra
+    """Write ``docker-compose.yml``, ``.env.example``, monitoring configs and ``.env``.
+
+    With ``auth.provider: dev`` also the issuer's build context (``deploy/issuer/``) and the
+    directory of its keys, ``.msgen/issuer/`` (private, the user's: Compose mounts it; the
+    keys themselves are made by ``msgen compose up`` or ``msgen token``).
+    """
+    from msgen.manifests.compose import (
+        INFRA,
+        ISSUER_GID_VAR,
+        ISSUER_UID_VAR,
+        compose_files,
+        env_vars,
+        select_infra,
+    )
+    from msgen.manifests.issuer_image import ISSUER_CONTEXT_DIR
     from msgen.manifests.monitoring import MONITORING_DIR
 
     selection = select_infra(workspace.model, include=include, exclude=exclude)
     files = compose_files(workspace.model, selection)
     variables = [(v.name, v.secret, v.comment) for v in env_vars(workspace.model, selection)]
     check_inputs(workspace.root)
-    outcomes = _write(workspace, files, MONITORING_DIR, force=force)
+    issuer = [f for f in files if f.path.startswith(f"{ISSUER_CONTEXT_DIR}/")]
+    rest = [f for f in files if f not in issuer]
+    outcomes = _write(workspace, rest, MONITORING_DIR, force=force)
+    outcomes += _write(workspace, issuer, ISSUER_CONTEXT_DIR, force=force)
+    if _dev_issuer(workspace):
+        from msgen.issuer import issuer_dir
+
+        issuer_dir(workspace.root)
     gitignore_added = ensure_gitignored(workspace.root)  # before .env: its secrets stay ignored
-    env = ensure_env(workspace.root, variables)
+    uid, gid = _issuer_user()
+    env = ensure_env(
+        workspace.root, variables, values={ISSUER_UID_VAR: str(uid), ISSUER_GID_VAR: str(gid)}
+    )
     infra = [piece for piece in INFRA if selection.has(piece)]
     return ComposeResult(outcomes=outcomes, env=env, gitignore_added=gitignore_added, infra=infra)
+
+
+def _dev_issuer(workspace: WorkspaceFile) -> bool:
+    auth = workspace.model.auth
+    return auth is not None and auth.provider == "dev"
+
+
+def _issuer_user() -> tuple[int, int]:
+    """The uid and gid the issuer container runs as: this user's, who owns the keys.
+
+    Never root: run as root, msgen names the image's own user (10001), to whom the keys
+    must then be given (``chown -R 10001:10001 .msgen/issuer``, see docs/auth.md).
+    """
+    from msgen.manifests.issuer_image import IMAGE_UID
+
+    uid, gid = os.getuid(), os.getgid()
+    return (uid, gid) if uid != 0 else (IMAGE_UID, IMAGE_UID)
+
+
+def ensure_issuer_keys(workspace: WorkspaceFile) -> bool:
+    """Create the development issuer's keys unless they exist (``provider: dev``).
+
+    ``msgen compose up`` calls it: the issuer container reads them from a read-only mount
+    and cannot create them. False when the workspace has no development issuer.
+    """
+    if not _dev_issuer(workspace):
+        return False
+    from msgen.issuer import load_keys
+
+    load_keys(workspace.root)
+    return True
 
 
 def _write(

@@ -170,12 +170,10 @@ def plan(workspace: WorkspaceFile, options: DevOptions) -> list[ProcessSpec]:
         if auth is not None and workspace.model.auth_answers(entry.kind, entry.db)["auth"]:
             env["AUTH_ISSUER"] = auth.issuer
             env["AUTH_AUDIENCE"] = auth.audience
-            if dev_issuer and entry.kind == "service":  # a gateway forwards its callers' tokens
-                client_scopes = tuple(
-                    f"{upstream}:{verb}"
-                    for upstream in entry.upstreams
-                    for verb in ("read", "write")
-                )
+            if dev_issuer:
+                from msgen.access import client_scopes as scopes_of
+
+                client_scopes = tuple(scopes_of(workspace.model, name))
         specs.append(
             ProcessSpec(
                 name=name,

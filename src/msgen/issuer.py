@@ -21,6 +21,12 @@ on every request, so a rotation is served at once) and ``POST /token`` (the
 client-credentials grant, RFC 6749 section 4.4). ``python -m msgen.issuer --root DIR`` runs
 it as a process.
 
+In a container (``msgen compose generate`` builds one, ``deploy/issuer/``) the issuer runs
+from copies of :data:`STANDALONE_MODULES` alone, with pyjwt[crypto] as its only third-party
+package: it then reads the keys from a read-only mount (``read_only``), learns its clients
+from the environment (:func:`clients_from_env`) and needs no ``msgen.yaml``. Keep the
+imports of this module inside that set (the tests run it so, in a fresh environment).
+
 Like every core module this one never prints and never exits; the server logs through
 :mod:`logging` (``msgen.issuer``).
 """
@@ -61,11 +67,13 @@ __all__ = [
     "ISSUER_DIR",
     "KEYS_FILE",
     "MAX_TTL_SECONDS",
+    "STANDALONE_MODULES",
     "Client",
     "IssuerKey",
     "IssuerKeys",
     "IssuerServer",
     "check_scopes",
+    "clients_from_env",
     "discovery_document",
     "ensure_client",
     "issuer_dir",
@@ -90,6 +98,11 @@ KEY_SIZE = 2048
 DEFAULT_TTL_SECONDS = 3600
 MAX_TTL_SECONDS = 86400
 """The longest a development token may live (``msgen token --ttl 1d``)."""
+STANDALONE_MODULES = ("__init__.py", "__about__.py", "errors.py", "inputs.py", "issuer.py")
+"""The msgen modules ``python -m msgen.issuer`` needs when it writes nothing (``read_only``)
+and no ``msgen.yaml`` is beside the keys: what the issuer's container image carries."""
+CLIENT_ENV_SUFFIXES = ("_ID", "_SECRET", "_SCOPES")
+"""``<prefix><KEY>_ID``, ``_SECRET``, ``_SCOPES``: one client in the environment."""
 
 _LOCK_FILE = ".lock"
 _GITIGNORE = "# msgen's machine-local state (locks, development issuer keys); never commit it.\n*\n"
@@ -98,6 +111,7 @@ _B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
 _SCOPE = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,200}$")
 """A scope token (RFC 6749 section 3.3): printable ASCII but space, ``"`` and ``\\``."""
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_ENV_PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 _TTL = re.compile(r"^(\d{1,9})([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _MAX_BODY = 16 * 1024
@@ -495,6 +509,57 @@ def ensure_client(root: Path, client_id: str, scopes: Iterable[str]) -> str:
     return secret
 
 
+def clients_from_env(prefix: str, environ: Mapping[str, str] | None = None) -> dict[str, Client]:
+    """The clients the environment names, instead of ``clients.json`` (a container's issuer).
+
+    Each client is three variables sharing a key: ``<prefix><KEY>_ID`` (the client_id),
+    ``<prefix><KEY>_SECRET`` (its secret, not empty) and, optionally, ``<prefix><KEY>_SCOPES``
+    (the scopes it may ask for, space-separated). ``ISSUER_CLIENT_BILLING_ID=billing``,
+    ``ISSUER_CLIENT_BILLING_SECRET=...``, ``ISSUER_CLIENT_BILLING_SCOPES=orders:read`` is
+    the client ``billing``. Any other variable starting with ``prefix``, a key without its
+    id or secret, an invalid id or scope and a client_id given twice are refused (the
+    message never shows a secret).
+    """
+    if not _ENV_PREFIX.match(prefix):
+        raise UsageError(
+            f"invalid client variable prefix {prefix!r}: letters, digits and '_'",
+            hint="for example ISSUER_CLIENT_",
+        )
+    environ = os.environ if environ is None else environ
+    entries: dict[str, dict[str, str]] = {}
+    for name in sorted(environ):
+        if not name.startswith(prefix):
+            continue
+        rest = name[len(prefix) :]
+        suffix = next((s for s in CLIENT_ENV_SUFFIXES if rest.endswith(s)), None)
+        if suffix is None or rest == suffix:
+            raise AuthError(
+                f"{name}: a client variable is {prefix}<KEY>_ID, _SECRET or _SCOPES",
+                hint="or choose a --client-env prefix that no other variable starts with",
+            )
+        entries.setdefault(rest[: -len(suffix)], {})[suffix] = environ[name]
+    clients: dict[str, Client] = {}
+    for key, entry in entries.items():
+        variable = f"{prefix}{key}"
+        client_id, secret = entry.get("_ID", ""), entry.get("_SECRET", "")
+        if not client_id or not secret:
+            missing = "_ID" if not client_id else "_SECRET"
+            raise AuthError(f"{variable}{missing} is missing or empty: a client needs both")
+        if not _CLIENT_ID.match(client_id):
+            raise AuthError(
+                f"{variable}_ID: invalid client_id {client_id!r}: letters, digits, '.', '_' "
+                "and '-', at most 100"
+            )
+        try:
+            scopes = check_scopes(entry.get("_SCOPES", "").split())
+        except UsageError as exc:
+            raise AuthError(f"{variable}_SCOPES: {exc.message}") from exc
+        if client_id in clients:
+            raise AuthError(f"{variable}_ID: client {client_id!r} is given twice")
+        clients[client_id] = Client(client_id, secret, tuple(scopes))
+    return clients
+
+
 # ---------------------------------------------------------------------------------------
 # The HTTP server
 
@@ -537,9 +602,13 @@ class IssuerServer(ThreadingHTTPServer):
         audience: str,
         ttl_seconds: int,
         scopes: Iterable[str] = (),
+        clients: Mapping[str, Client] | None = None,
+        read_only: bool = False,
     ) -> None:
         super().__init__(address, _Handler)
         self.root = root
+        self.fixed_clients = None if clients is None else dict(clients)
+        self.read_only = read_only
         host, port = self.server_address[:2]
         shown = "127.0.0.1" if host in {"0.0.0.0", ""} else str(host)
         self.url = f"http://{shown}:{port}"
@@ -547,6 +616,16 @@ class IssuerServer(ThreadingHTTPServer):
         self.audience = audience
         self.ttl_seconds = ttl_seconds
         self.scopes = tuple(scopes)
+
+    def clients(self) -> dict[str, Client]:
+        """The clients given at start, or else ``clients.json`` as it is now."""
+        if self.fixed_clients is not None:
+            return dict(self.fixed_clients)
+        return load_clients(self.root)
+
+    def keys(self) -> IssuerKeys:
+        """The keys on disk now (made again if removed, unless ``read_only``)."""
+        return load_keys(self.root, create=not self.read_only)
 
     def server_bind(self) -> None:
         """Bind without HTTPServer's reverse DNS look-up of the host (it can take seconds)."""
@@ -606,9 +685,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             if path == "/.well-known/jwks.json":
-                body: object = public_jwks(load_keys(self.server.root))
+                body: object = public_jwks(self.server.keys())
             else:
-                scopes = {s for c in load_clients(self.server.root).values() for s in c.scopes}
+                scopes = {s for c in self.server.clients().values() for s in c.scopes}
                 body = discovery_document(self.server.issuer, {*self.server.scopes, *scopes})
         except MsgenError as exc:
             log.error("%s", exc.message)
@@ -691,7 +770,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _token(self) -> dict[str, Any]:
         form = self._form()
         client_id, secret = self._credentials(form)
-        client = load_clients(self.server.root).get(client_id)
+        client = self.server.clients().get(client_id)
         expected = client.secret if client is not None else secrets.token_urlsafe(32)
         if (
             not hmac.compare_digest(secret.encode("utf-8"), expected.encode("utf-8"))
@@ -711,7 +790,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
         granted = list(dict.fromkeys(requested)) if requested else list(client.scopes)
         token = mint_token(
-            load_keys(self.server.root),
+            self.server.keys(),
             issuer=self.server.issuer,
             audience=self.server.audience,
             subject=client_id,
@@ -728,15 +807,21 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _workspace_defaults(root: Path) -> tuple[str, list[str]]:
-    """The audience of the workspace's ``auth:`` and its services' scopes, if it has them."""
-    from msgen.workspace import WORKSPACE_FILE, load_workspace
+    """The audience of the workspace's ``auth:`` and its services' scopes, if it has them.
 
-    path = root / WORKSPACE_FILE
+    Without a ``msgen.yaml`` in ``root`` (the issuer's container) msgen.workspace, and the
+    packages it needs, are not imported.
+    """
+    path = root / "msgen.yaml"
     if not path.is_file():
         return "msgen", []
+    from msgen.workspace import load_workspace
+
     model = load_workspace(path).model
     audience = model.auth.audience if model.auth is not None else "msgen"
-    return audience, [f"{name}:{verb}" for name in model.services for verb in ("read", "write")]
+    from msgen.access import system_scopes
+
+    return audience, system_scopes(model)
 
 
 def serve_issuer(
@@ -747,20 +832,32 @@ def serve_issuer(
     issuer: str | None = None,
     audience: str | None = None,
     ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    clients: Mapping[str, Client] | None = None,
+    read_only: bool = False,
+    scopes: Iterable[str] | None = None,
 ) -> IssuerServer:
     """The issuer's server for the workspace ``root``, bound and ready to serve.
 
     Run ``server.serve_forever()`` (in a thread if need be); stop it with ``shutdown()``
     then ``server_close()``. ``port`` defaults to 8900 (``DEV_ISSUER_PORT``); 0 picks a free
     one. The issuer URL defaults to the address it listens on (``server.url``), the audience
-    to the workspace's ``auth:``.
-    Keys are created now if there are none, so errors come before the first request.
+    to the workspace's ``auth:``. ``clients`` replace ``clients.json`` (:func:`clients_from_env`);
+    ``scopes`` (announced with the clients' in the discovery document) the workspace's.
+    Keys are created now if there are none, so errors come before the first request; with
+    ``read_only`` nothing is written under ``root`` and the keys must exist already.
     """
-    from msgen.workspace import DEV_ISSUER_PORT
+    if port is None:
+        from msgen.workspace import DEV_ISSUER_PORT
 
-    port = DEV_ISSUER_PORT if port is None else port
-    load_keys(root)
-    default_audience, scopes = _workspace_defaults(root)
+        port = DEV_ISSUER_PORT
+    if read_only and not (root / ISSUER_DIR / KEYS_FILE).is_file():
+        raise AuthError(
+            f"the development issuer has no keys yet ({root / ISSUER_DIR / KEYS_FILE})",
+            hint="create them where they are mounted from: msgen token (or msgen compose up)",
+        )
+    load_keys(root, create=not read_only)
+    default_audience, workspace_scopes = _workspace_defaults(root)
+    scopes = workspace_scopes if scopes is None else check_scopes(scopes)
     if not 1 <= ttl_seconds <= MAX_TTL_SECONDS:
         raise UsageError(
             f"token lifetime {ttl_seconds} s is out of range: 1 s to {MAX_TTL_SECONDS} s"
@@ -773,6 +870,8 @@ def serve_issuer(
             audience=audience or default_audience,
             ttl_seconds=ttl_seconds,
             scopes=scopes,
+            clients=clients,
+            read_only=read_only,
         )
     except OSError as exc:
         if isinstance(exc, socket.gaierror):
@@ -808,6 +907,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--issuer", help="the issuer URL (default: http://HOST:PORT)")
     parser.add_argument("--audience", help="the tokens' audience (default: the workspace's)")
     parser.add_argument("--ttl", default="1h", help="lifetime of the tokens /token issues")
+    parser.add_argument(
+        "--client-env",
+        metavar="PREFIX",
+        help="take the clients from the environment instead of clients.json: "
+        "PREFIX<KEY>_ID, PREFIX<KEY>_SECRET and PREFIX<KEY>_SCOPES (space-separated) per client",
+    )
+    parser.add_argument(
+        "--scopes",
+        help="the scopes to announce, space-separated (default: the workspace's services'); "
+        "the clients' scopes are announced too",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="write nothing under --root: the keys must exist (a read-only mount of them)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
@@ -816,6 +931,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
+        clients = None if args.client_env is None else clients_from_env(args.client_env)
         server = serve_issuer(
             args.root.resolve(),
             args.host,
@@ -823,6 +939,9 @@ def main(argv: list[str] | None = None) -> int:
             issuer=args.issuer,
             audience=args.audience,
             ttl_seconds=parse_ttl(args.ttl),
+            clients=clients,
+            read_only=args.read_only,
+            scopes=None if args.scopes is None else args.scopes.split(),
         )
     except MsgenError as exc:
         log.error("error: %s", exc.message)
@@ -830,6 +949,8 @@ def main(argv: list[str] | None = None) -> int:
             log.error("hint: %s", exc.hint)
         return exc.exit_code
     log.info("msgen development issuer %s listening on %s", server.issuer, server.url)
+    if clients is not None:
+        log.info("clients from %s*: %s", args.client_env, ", ".join(sorted(clients)) or "none")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

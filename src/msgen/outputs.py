@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -246,12 +247,18 @@ def _env_names(text: str) -> set[str]:
     return names
 
 
-def ensure_env(root: Path, variables: list[tuple[str, bool, str]]) -> EnvResult:
+def ensure_env(
+    root: Path,
+    variables: list[tuple[str, bool, str]],
+    values: Mapping[str, str] | None = None,
+) -> EnvResult:
     """Create ``.env`` (mode 600) or add the variables it lacks; never change a value.
 
     ``variables`` are ``(name, secret, comment)``: secrets get a random value, the others
-    an empty one for the user to fill in (compose refuses to start until they do).
+    their value in ``values`` (what only this machine knows, such as the user's uid) or an
+    empty one for the user to fill in (compose refuses to start until they do).
     """
+    values = values or {}
     path = root / ".env"
     old = _read_optional(path)
     present = _env_names(old or "")
@@ -260,7 +267,7 @@ def ensure_env(root: Path, variables: list[tuple[str, bool, str]]) -> EnvResult:
     for name, secret, comment in variables:
         if name in present:
             continue
-        value = secrets.token_urlsafe(24) if secret else ""
+        value = secrets.token_urlsafe(24) if secret else values.get(name, "")
         lines += [f"# {comment}", f"{name}={value}"]
         added.append(name)
     if old is None:

@@ -123,6 +123,8 @@ TEMPLATE_DEFAULTS: dict[str, object] = {
     "auth": False,
     "auth_issuer": "http://127.0.0.1:8900",
     "auth_audience": "msgen",
+    "auth_scopes": {},
+    "auth_forward_upstreams": [],
     "event_sourcing": False,
     "system_name": "system",
     "discovery": "static",
@@ -296,7 +298,13 @@ def adopt_render(
         return None
     if answers.get("service_name") != name:
         return None
-    different = sorted(key for key, value in data.items() if answers.get(key) != value)
+    different = sorted(
+        {
+            "auth" if key.startswith("auth_") else key
+            for key, value in data.items()
+            if answers.get(key) != value
+        }
+    )
     if different:
         raise TargetExistsError(
             f"{target} holds a render of {name!r} that msgen.yaml does not record (an "

@@ -355,11 +355,9 @@ def _auth_step(
     entry = workspace.model.services[name]
     if "auth" in answers:
         return answers
-    wanted = workspace.model.auth_answers(entry.kind, entry.db)
-    if any(
-        recorded.get(key, False if key == "auth" else None) != value
-        for key, value in wanted.items()
-    ):
+    wanted = workspace.model.auth_answers(entry.kind, entry.db, entry)
+    unset = {"auth": False, "auth_scopes": {}, "auth_forward_upstreams": []}
+    if any(recorded.get(key, unset.get(key)) != value for key, value in wanted.items()):
         answers.update(wanted)
     return answers
 

@@ -30,10 +30,12 @@ from pydantic import (
     field_validator,
 )
 
+from msgen.access import ServiceAuth, check_service_auth
 from msgen.errors import (
     DomainError,
     InvalidNameError,
     UnknownServiceError,
+    UsageError,
     WorkspaceError,
     WorkspaceExistsError,
     WorkspaceInvalidError,
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from msgen.locking import WaitReporter
 
 __all__ = [
+    "DEFAULT_AUTH",
     "DEV_ISSUER_PORT",
     "SCHEMA_FILE",
     "SCHEMA_MODELINE",
@@ -58,6 +61,7 @@ __all__ = [
     "ServiceEntry",
     "Workspace",
     "WorkspaceFile",
+    "auth_settings",
     "create_workspace",
     "default_system_name",
     "find_workspace",
@@ -136,6 +140,8 @@ class ServiceEntry(BaseModel):
     consumes: list[str] | dict[str, ConsumeAction | None] = Field(default_factory=list)
     """Event names, or a mapping of event name to what it does (see :class:`ConsumeAction`)."""
     upstreams: list[str] = Field(default_factory=list)
+    auth: ServiceAuth | None = None
+    """Scopes per entity and operation, upstreams called on the caller's behalf."""
     versions: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(default_factory=dict)
     entities: dict[str, Any] = Field(default_factory=dict)
     """The domain exactly as written (short forms stay short); see :meth:`domain`."""
@@ -243,6 +249,40 @@ class AuthSettings(BaseModel):
         return value  # exactly: a token's iss must equal it (Auth0's ends in a slash)
 
 
+DEFAULT_AUTH = AuthSettings()
+"""A new workspace's ``auth:``: msgen's development issuer on 127.0.0.1:8900."""
+
+
+def auth_settings(
+    provider: str, *, issuer: str | None = None, audience: str | None = None
+) -> AuthSettings | None:
+    """The ``auth:`` of ``msgen init --auth PROVIDER [--issuer URL] [--audience A]``.
+
+    ``none`` is no ``auth:`` (open APIs) and takes no issuer; ``oidc`` needs the issuer's URL.
+    """
+    if provider == "none":
+        if issuer is not None or audience is not None:
+            raise UsageError("--issuer and --audience need --auth dev or --auth oidc")
+        return None
+    if provider == "oidc" and issuer is None:
+        raise UsageError(
+            "--auth oidc needs --issuer URL",
+            hint="e.g. --issuer https://auth.example.com/realms/shop",
+        )
+    values: dict[str, str] = {"provider": provider}
+    if issuer is not None:
+        values["issuer"] = issuer
+    if audience is not None:
+        values["audience"] = audience
+    try:
+        return AuthSettings.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise UsageError(f"--{field}: {message}") from None
+
+
 class Workspace(BaseModel):
     """The whole system: its name and its services, keyed by service name."""
 
@@ -289,16 +329,28 @@ class Workspace(BaseModel):
                     hint="check the name with 'msgen list'",
                 )
 
-    def auth_answers(self, kind: Kind, db: Db) -> dict[str, object]:
+    def auth_answers(
+        self, kind: Kind, db: Db, entry: ServiceEntry | None = None
+    ) -> dict[str, object]:
         """The templates' ``auth`` answers for a service or gateway of this workspace.
 
         With ``auth:``, a gateway and every service with a database verify tokens (the
         gateway only lets valid ones through; the services check them again with their
-        scopes); a service without a database has no API to protect.
+        scopes, as the service's own ``auth:`` sets them: :mod:`msgen.access`); a service
+        without a database has no API to protect.
         """
         if self.auth is None or (kind == "service" and db == "none"):
             return {"auth": False}
-        return {"auth": True, "auth_issuer": self.auth.issuer, "auth_audience": self.auth.audience}
+        answers: dict[str, object] = {
+            "auth": True,
+            "auth_issuer": self.auth.issuer,
+            "auth_audience": self.auth.audience,
+        }
+        if kind == "service":
+            from msgen.access import access_answers
+
+            answers.update(access_answers(entry))
+        return answers
 
     def used_ports(self) -> set[int]:
         """Ports taken by the services already in the workspace."""
@@ -411,14 +463,20 @@ def open_workspace(start: Path) -> WorkspaceFile:
     return load_workspace(path)
 
 
-def create_workspace(root: Path, *, name: str) -> WorkspaceFile:
-    """A new, unsaved workspace in ``root``; refuses to replace an existing file."""
+def create_workspace(
+    root: Path, *, name: str, auth: AuthSettings | None = DEFAULT_AUTH
+) -> WorkspaceFile:
+    """A new, unsaved workspace in ``root``; refuses to replace an existing file.
+
+    Secure by default: a new workspace's services require tokens from msgen's development
+    issuer (``auth=None``: open APIs, ``msgen init --auth none``).
+    """
     validate_system_name(name)
     path = root / WORKSPACE_FILE
     if path.exists():
         raise WorkspaceExistsError(f"{path} already exists", hint="edit it, or remove it first")
     try:
-        model = Workspace(name=name)
+        model = Workspace(name=name, auth=auth)
     except ValidationError as exc:
         raise WorkspaceInvalidError(_first_message(exc)) from None
     return WorkspaceFile(path=path, model=model)
@@ -491,7 +549,9 @@ def load_workspace(path: Path) -> WorkspaceFile:
     return WorkspaceFile(path=path, model=model, _document=document, _text=text)
 
 
-def _cross_check(model: Workspace) -> tuple[list[str | int], str, str | None] | None:
+def _cross_check(  # noqa: PLR0911 (one return per problem)
+    model: Workspace,
+) -> tuple[list[str | int], str, str | None] | None:
     """The first disagreement between services: (location, message, hint), or None."""
     ports: dict[int, str] = {}
     paths: dict[str, str] = {}
@@ -531,6 +591,9 @@ def _cross_check(model: Workspace) -> tuple[list[str | int], str, str | None] | 
                     "events are named after the service that publishes them, e.g. "
                     "orders.order_created; add that service first",
                 )
+        problem = check_service_auth(svc)
+        if problem is not None:
+            return (["services", name, "auth", *problem[0]], *problem[1:])
         for event, action in svc.consume_actions().items():
             problem = _check_action(svc, action)
             if problem is not None:
@@ -736,10 +799,14 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def init_workspace(
-    root: Path, *, name: str | None = None, on_wait: WaitReporter | None = None
+    root: Path,
+    *,
+    name: str | None = None,
+    auth: AuthSettings | None = DEFAULT_AUTH,
+    on_wait: WaitReporter | None = None,
 ) -> WorkspaceFile:
     """Create and save a new ``msgen.yaml`` in ``root`` (created if missing), under its lock."""
-    workspace = create_workspace(root, name=name or default_system_name(root))
+    workspace = create_workspace(root, name=name or default_system_name(root), auth=auth)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -747,6 +814,6 @@ def init_workspace(
     from msgen.locking import workspace_lock
 
     with workspace_lock(root, on_wait=on_wait):
-        workspace = create_workspace(root, name=workspace.model.name)
+        workspace = create_workspace(root, name=workspace.model.name, auth=auth)
         workspace.save()
     return workspace

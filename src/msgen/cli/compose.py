@@ -58,12 +58,14 @@ def generate(
         _generate(workspace, with_ or [], without or [], force=force)
 
 
-def _compose(args: list[str]) -> None:
+def _compose(args: list[str], *, starts: bool = False) -> None:
     """Run compose on the workspace, regenerating docker-compose.yml first when stale.
 
-    The workspace lock covers the regeneration only, not the (long) compose run.
+    ``starts``: the run starts containers, so the development issuer's keys (which its
+    container only reads) are created first if need be. The workspace lock covers the
+    regeneration only, not the (long) compose run.
     """
-    from msgen.deploy import compose_is_stale, mark_fresh, recorded_selection
+    from msgen.deploy import compose_is_stale, ensure_issuer_keys, mark_fresh, recorded_selection
     from msgen.docker import check_engine, find_compose, run_compose
 
     with locked_workspace() as workspace:
@@ -72,6 +74,8 @@ def _compose(args: list[str]) -> None:
             console().print("msgen.yaml changed: regenerating docker-compose.yml")
             _generate(workspace, include, exclude, force=False)
             mark_fresh(workspace)
+        if starts:
+            ensure_issuer_keys(workspace)
     with working("checking the Docker engine and Compose"):
         check_engine()
         command = find_compose()
@@ -95,7 +99,7 @@ def up(
         args.append("--build")
     if detach:
         args.append("--detach")
-    _compose([*args, *(services or [])])
+    _compose([*args, *(services or [])], starts=True)
 
 
 @app.command("down")

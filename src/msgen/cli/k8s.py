@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from msgen.cli._outputs import report_outcomes
-from msgen.cli._ui import boundary, console, locked_workspace
+from msgen.cli._ui import boundary, console, err_console, escape, locked_workspace
 
 __all__ = ["app"]
 
@@ -23,7 +23,11 @@ def generate(
 ) -> None:
     """Write the kustomize base under deploy/k8s/ from msgen.yaml."""
     from msgen.deploy import generate_k8s
+    from msgen.manifests.k8s import dev_issuer_warning
 
     with locked_workspace() as workspace:
         report_outcomes(generate_k8s(workspace, force=force))
+    warning = dev_issuer_warning(workspace.model)
+    if warning is not None:
+        err_console().print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     console().print("Apply with: kubectl apply -k deploy/k8s")

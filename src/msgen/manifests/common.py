@@ -24,6 +24,7 @@ __all__ = [
     "kustomization_file",
     "text_file",
     "text_hash",
+    "verifies_tokens",
     "yaml_file",
 ]
 
@@ -127,3 +128,13 @@ def upstream_env(workspace: Workspace, name: str) -> dict[str, str]:
         for upstream in sorted(set(services[name].upstreams))
         if upstream in services and upstream != name
     }
+
+
+def verifies_tokens(workspace: Workspace, name: str) -> bool:
+    """True when the service (or gateway) checks bearer tokens: a client of the issuer too.
+
+    As ``Workspace.auth_answers`` says: with ``auth:``, the gateway and every service with a
+    database.
+    """
+    svc = workspace.services[name]
+    return bool(workspace.auth_answers(svc.kind, svc.db)["auth"])

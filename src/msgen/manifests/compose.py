@@ -4,17 +4,34 @@ One container per service (built from its Dockerfile), its own PostgreSQL per se
 ``db: postgres``, and each infrastructure piece (RabbitMQ, Consul, Jaeger, Prometheus,
 Grafana) only when some service needs it or the caller asks for it. Secrets never appear
 in the file: they are ``${NAME:?...}`` references to ``.env``.
+
+With ``auth:`` each service that verifies tokens (and the gateway) gets the issuer, the
+audience and its own client secret (``<SERVICE>_AUTH_CLIENT_SECRET`` in ``.env``). With
+``provider: dev`` the development issuer runs as the container ``issuer``, built from
+``deploy/issuer/`` (:mod:`msgen.manifests.issuer_image`): it announces ``auth.issuer``, is
+published on that port of 127.0.0.1, reads the workspace's keys from a read-only mount of
+``.msgen/issuer`` as the host user (``ISSUER_UID``/``ISSUER_GID`` in ``.env``) and learns
+its clients from its environment; the services reach it at ``http://issuer:<port>``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
+from msgen.__about__ import __version__
 from msgen.errors import UsageError
-from msgen.manifests import monitoring
-from msgen.manifests.common import GeneratedFile, text_file, upstream_env, yaml_file
+from msgen.manifests import issuer_image, monitoring
+from msgen.manifests.common import (
+    GeneratedFile,
+    text_file,
+    upstream_env,
+    verifies_tokens,
+    yaml_file,
+)
 from msgen.manifests.compose_model import Build, ComposeFile, ComposeService, Healthcheck
-from msgen.workspace import ServiceEntry, Workspace
+from msgen.workspace import AuthSettings, ServiceEntry, Workspace
 
 __all__ = [
     "BUILD_ARGS",
@@ -23,11 +40,17 @@ __all__ = [
     "IMAGES",
     "IMAGE_VARS",
     "INFRA",
+    "ISSUER",
+    "ISSUER_CLIENT_PREFIX",
+    "ISSUER_GID_VAR",
+    "ISSUER_UID_VAR",
     "REGENERATE",
     "EnvVar",
     "Selection",
     "build_compose",
+    "client_secret_var",
     "compose_files",
+    "dev_issuer_port",
     "env_vars",
     "select_infra",
 ]
@@ -67,6 +90,13 @@ _UI_PORTS = {
 }
 _RABBITMQ_USER = "msgen"
 _RUN_GENERATE = "run msgen compose generate to create .env"
+ISSUER = "issuer"
+"""The development issuer's container (``auth.provider: dev``): ``http://issuer:<port>``."""
+ISSUER_CLIENT_PREFIX = "ISSUER_CLIENT_"
+"""The issuer container's ``--client-env``: ``ISSUER_CLIENT_<SERVICE>_ID|_SECRET|_SCOPES``."""
+ISSUER_UID_VAR = "ISSUER_UID"
+ISSUER_GID_VAR = "ISSUER_GID"
+"""The ``.env`` variables of the user the issuer container runs as (the keys' owner)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +175,11 @@ def _needed(var: str, why: str) -> str:
     return f"${{{var}:?{why}}}"
 
 
+def _literal(value: str) -> str:
+    """``value`` as Compose must read it: a ``$`` is not the start of a variable."""
+    return value.replace("$", "$$")
+
+
 def _external(var: str, piece: str) -> str:
     return _needed(var, f"set it in .env ({piece} is not in docker-compose.yml)")
 
@@ -174,11 +209,180 @@ def env_vars(workspace: Workspace, selection: Selection) -> list[EnvVar]:
         )
     if selection.has("grafana"):
         result.append(EnvVar("GRAFANA_ADMIN_PASSWORD", True, "Grafana password of user admin"))
+    return result + _auth_env_vars(workspace)
+
+
+def _auth_env_vars(workspace: Workspace) -> list[EnvVar]:
+    auth = workspace.auth
+    if auth is None:
+        return []
+    dev = auth.provider == "dev"
+    result = []
+    if dev:
+        result += [
+            EnvVar(
+                ISSUER_UID_VAR,
+                False,
+                "uid the development issuer's container runs as: the owner of .msgen/issuer "
+                "(msgen writes yours; never 0)",
+            ),
+            EnvVar(ISSUER_GID_VAR, False, "gid the development issuer's container runs as"),
+        ]
+    else:
+        result += [
+            EnvVar(
+                "AUTH_JWKS_URL",
+                False,
+                "your issuer's JWKS as the containers reach it; empty: its discovery document's",
+            ),
+            EnvVar(
+                "AUTH_TOKEN_URL",
+                False,
+                "your issuer's token endpoint as the containers reach it; empty: discovery's",
+            ),
+        ]
+    for name in workspace.services:
+        if verifies_tokens(workspace, name):
+            where = "the development issuer" if dev else "your issuer"
+            result.append(
+                EnvVar(client_secret_var(name), dev, f"{name}'s client secret at {where}")
+            )
     return result
 
 
 def _db(svc: ServiceEntry) -> str:
     return "none" if svc.kind == "gateway" else svc.db
+
+
+def client_secret_var(name: str) -> str:
+    """``billing`` -> ``BILLING_AUTH_CLIENT_SECRET``: the ``.env`` variable of its secret."""
+    return f"{env_prefix(name)}_AUTH_CLIENT_SECRET"
+
+
+def dev_issuer_port(workspace: Workspace) -> int:
+    """The port of ``auth.issuer``, which the issuer container serves (``provider: dev``).
+
+    As for ``msgen dev up``: ``http://HOST:PORT`` with no path, on a port no service has.
+    """
+    auth = workspace.auth
+    assert auth is not None and auth.provider == "dev"
+    parts = urlsplit(auth.issuer)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    taken = [name for name, svc in workspace.services.items() if svc.port == port]
+    problem = None
+    if parts.scheme != "http":
+        problem = "the development issuer serves plain HTTP: use an http:// URL"
+    elif not port:
+        problem = "name the development issuer's port, e.g. http://127.0.0.1:8900"
+    elif parts.path:
+        problem = "the development issuer serves at the root of its URL: no path"
+    elif taken:
+        problem = f"port {port} is also the port of {taken[0]}"
+    if problem is not None or port is None:
+        raise UsageError(
+            f"auth.issuer: {problem} (got {auth.issuer!r})",
+            hint="e.g. issuer: http://127.0.0.1:8900, or provider: oidc for another issuer",
+        )
+    if ISSUER in workspace.services:
+        raise UsageError(
+            f"the service {ISSUER!r} has the name of the development issuer's container",
+            hint="rename the service, or use provider: oidc with your own issuer",
+        )
+    return port
+
+
+def _auth_env(workspace: Workspace, name: str) -> tuple[dict[str, str], list[str]]:
+    """The AUTH_* variables of a service that verifies tokens, and what it waits for."""
+    auth = workspace.auth
+    if auth is None or not verifies_tokens(workspace, name):
+        return {}, []
+    env = {"AUTH_ISSUER": _literal(auth.issuer), "AUTH_AUDIENCE": auth.audience}
+    if auth.provider == "dev":
+        internal = f"http://{ISSUER}:{dev_issuer_port(workspace)}"
+        env["AUTH_JWKS_URL"] = f"{internal}/.well-known/jwks.json"
+        env["AUTH_TOKEN_URL"] = f"{internal}/token"
+        why = _RUN_GENERATE
+    else:
+        env["AUTH_JWKS_URL"] = "${AUTH_JWKS_URL:-}"
+        env["AUTH_TOKEN_URL"] = "${AUTH_TOKEN_URL:-}"
+        why = f"set it in .env: the client secret of {name} at your issuer"
+    env["AUTH_CLIENT_ID"] = name
+    env["AUTH_CLIENT_SECRET"] = _needed(client_secret_var(name), why)
+    return env, [ISSUER] if auth.provider == "dev" else []
+
+
+def _issuer(workspace: Workspace, auth: AuthSettings) -> ComposeService:
+    """The development issuer's container: ``python -m msgen.issuer`` on the host's keys."""
+    from msgen.access import client_scopes, system_scopes
+
+    port = dev_issuer_port(workspace)
+    root = issuer_image.CONTAINER_ROOT
+    env: dict[str, str] = {}
+    for name in workspace.services:
+        if verifies_tokens(workspace, name):
+            key = f"{ISSUER_CLIENT_PREFIX}{env_prefix(name)}"
+            env[f"{key}_ID"] = name
+            env[f"{key}_SECRET"] = _needed(client_secret_var(name), _RUN_GENERATE)
+            env[f"{key}_SCOPES"] = " ".join(client_scopes(workspace, name))
+    keys: dict[str, Any] = {
+        "type": "bind",
+        "source": "./.msgen/issuer",
+        "target": f"{root}/.msgen/issuer",
+        "read_only": True,
+        # A missing directory stops `up` instead of appearing owned by root.
+        "bind": {"create_host_path": False},
+    }
+    probe = (
+        "import urllib.request; urllib.request.urlopen("
+        f"'http://127.0.0.1:{port}/.well-known/openid-configuration', timeout=4)"
+    )
+    user = f"{_needed(ISSUER_UID_VAR, _RUN_GENERATE)}:{_needed(ISSUER_GID_VAR, _RUN_GENERATE)}"
+    return ComposeService(
+        image=f"{workspace.name}-{ISSUER}:{__version__}",
+        build=Build(
+            context=issuer_image.ISSUER_CONTEXT_DIR,
+            args={arg: f"${{{arg}:-{BUILD_ARGS[arg]}}}" for arg in ("BASE_IMAGE", "PIP_INDEX_URL")},
+        ),
+        command=[
+            "--root",
+            root,
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(port),
+            "--issuer",
+            _literal(auth.issuer),
+            "--audience",
+            auth.audience,
+            "--client-env",
+            ISSUER_CLIENT_PREFIX,
+            "--scopes",
+            " ".join(system_scopes(workspace)),
+            "--read-only",
+        ],
+        user=user,
+        environment=env,
+        ports=[f"127.0.0.1:{port}:{port}"],
+        volumes=[keys],
+        healthcheck=Healthcheck(test=["CMD", "python", "-c", probe]),
+        networks=[workspace.name],
+    )
+
+
+def _dev_issuer(workspace: Workspace) -> AuthSettings | None:
+    auth = workspace.auth
+    return auth if auth is not None and auth.provider == "dev" else None
+
+
+def _host_ports(workspace: Workspace) -> set[int]:
+    """Ports published on 127.0.0.1 by the services and the development issuer."""
+    used = workspace.used_ports()
+    if _dev_issuer(workspace) is not None:
+        used.add(dev_issuer_port(workspace))
+    return used
 
 
 def _python_health(path: str) -> Healthcheck:
@@ -228,7 +432,7 @@ def _service_container(
     env = {"PORT": str(svc.port), "HOST": "0.0.0.0", "SERVICE_NAME": name}
     env.update(upstream_env(workspace, name))
     depends: list[str] = []
-    volumes: list[str] = []
+    volumes: list[str | dict[str, Any]] = []
     new_volumes: list[str] = []
     db = _db(svc)
     if db == "postgres":
@@ -259,6 +463,9 @@ def _service_container(
             # Optional, unlike the broker or Consul: empty means the service exports nothing.
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"
         env["OTEL_SERVICE_NAME"] = name
+    auth_env, waits_for = _auth_env(workspace, name)
+    env.update(auth_env)
+    depends += waits_for
     container = ComposeService(
         image=f"{workspace.name}-{name}:{svc.version}",
         build=Build(
@@ -299,7 +506,7 @@ def _ui_port(name: str, used: set[int]) -> list[str]:
 
 def _infra(workspace: Workspace, name: str) -> tuple[ComposeService, list[str]]:
     """The container of one infrastructure piece and the named volumes it adds."""
-    used = workspace.used_ports()
+    used = _host_ports(workspace)
     net = [workspace.name]
     if name == "rabbitmq":
         return ComposeService(
@@ -378,6 +585,9 @@ def build_compose(workspace: Workspace, selection: Selection) -> ComposeFile:
         if selection.has(piece):
             services[piece], added = _infra(workspace, piece)
             volumes += added
+    auth = _dev_issuer(workspace)
+    if auth is not None:
+        services[ISSUER] = _issuer(workspace, auth)
     return ComposeFile(
         services=services,
         networks={workspace.name: {"driver": "bridge"}},
@@ -414,7 +624,10 @@ def _used_images(workspace: Workspace, selection: Selection) -> set[str]:
 
 
 def compose_files(workspace: Workspace, selection: Selection) -> list[GeneratedFile]:
-    """``docker-compose.yml``, ``.env.example`` and the monitoring configs the file mounts."""
+    """``docker-compose.yml``, ``.env.example`` and the monitoring configs the file mounts.
+
+    With ``auth.provider: dev``, also the issuer's build context (``deploy/issuer/``).
+    """
     document = build_compose(workspace, selection).to_data()
     files = [
         yaml_file(COMPOSE_FILE, [document], regenerate=REGENERATE),
@@ -424,4 +637,8 @@ def compose_files(workspace: Workspace, selection: Selection) -> list[GeneratedF
         files.append(monitoring.prometheus_file(workspace, regenerate=REGENERATE))
     if selection.has("grafana"):
         files += monitoring.grafana_files(workspace, regenerate=REGENERATE)
+    if _dev_issuer(workspace) is not None:
+        files += issuer_image.context_files(
+            BUILD_ARGS["BASE_IMAGE"], BUILD_ARGS["PIP_INDEX_URL"], regenerate=REGENERATE
+        )
     return files

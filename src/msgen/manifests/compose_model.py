@@ -39,9 +39,11 @@ class ComposeService:
     image: str
     build: Build | None = None
     command: list[str] | None = None
+    user: str | None = None
     environment: dict[str, str] = field(default_factory=dict)
     ports: list[str] = field(default_factory=list)
-    volumes: list[str] = field(default_factory=list)
+    volumes: list[str | dict[str, Any]] = field(default_factory=list)
+    """Short syntax (``name:/path``), or the long syntax as a mapping (a bind mount's options)."""
     depends_on: dict[str, dict[str, str]] = field(default_factory=dict)
     healthcheck: Healthcheck | None = None
     restart: str = "unless-stopped"

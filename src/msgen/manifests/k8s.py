@@ -4,6 +4,10 @@ Per service: a ServiceAccount, a ConfigMap, one Deployment and one HorizontalPod
 per version (the subsets Istio routes between), a Service and a PodDisruptionBudget. Only
 GA API versions, no namespace, no site-specific defaults. Secrets are referenced, never
 written: each service reads ``<service>-env`` (its keys are listed in an annotation).
+
+With ``auth:``, a service that verifies tokens (and the gateway) finds ``AUTH_ISSUER`` and
+``AUTH_AUDIENCE`` in its ConfigMap and expects ``AUTH_CLIENT_SECRET`` from its Secret: its
+client at the issuer. msgen's development issuer is not deployed here (use an OIDC one).
 """
 
 from __future__ import annotations
@@ -11,7 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from msgen.manifests.common import GeneratedFile, kustomization_file, upstream_env, yaml_file
+from msgen.manifests.common import (
+    GeneratedFile,
+    kustomization_file,
+    upstream_env,
+    verifies_tokens,
+    yaml_file,
+)
 from msgen.workspace import ServiceEntry, Workspace
 
 __all__ = [
@@ -19,7 +29,9 @@ __all__ = [
     "REGENERATE",
     "SUPPORTED_VERSIONS",
     "Resource",
+    "dev_issuer_warning",
     "k8s_files",
+    "secret_keys",
     "service_resources",
     "versions_of",
 ]
@@ -62,8 +74,12 @@ def versions_of(svc: ServiceEntry) -> dict[str, int]:
     return dict(svc.versions) if svc.versions else {STABLE_VERSION: 100}
 
 
-def secret_keys(svc: ServiceEntry) -> list[str]:
-    """The variables a service expects from its Secret (connection strings, addresses)."""
+def secret_keys(workspace: Workspace, name: str) -> list[str]:
+    """The variables a service expects from its Secret (connection strings, addresses).
+
+    With ``auth:``, a service that verifies tokens also expects its client secret there.
+    """
+    svc = workspace.services[name]
     keys = []
     if svc.kind != "gateway" and svc.db == "postgres":
         keys.append("DATABASE_URL")
@@ -73,7 +89,20 @@ def secret_keys(svc: ServiceEntry) -> list[str]:
         keys.append("CONSUL_HTTP_ADDR")
     if "tracing" in svc.features:
         keys.append("OTEL_EXPORTER_OTLP_ENDPOINT")
+    if verifies_tokens(workspace, name):
+        keys.append("AUTH_CLIENT_SECRET")
     return keys
+
+
+def dev_issuer_warning(workspace: Workspace) -> str | None:
+    """One line for ``k8s generate`` when ``auth.provider`` is ``dev``, else None."""
+    auth = workspace.auth
+    if auth is None or auth.provider != "dev":
+        return None
+    return (
+        f"the development issuer ({auth.issuer}) is not deployed in Kubernetes: "
+        "use an OIDC issuer there (auth.provider: oidc, see docs/auth.md)"
+    )
 
 
 def _labels(workspace: Workspace, name: str, version: str | None = None) -> dict[str, str]:
@@ -97,7 +126,7 @@ def _probe(path: str, *, period: int, failures: int) -> dict[str, Any]:
 
 def _deployment(workspace: Workspace, name: str, version: str) -> Resource:
     svc = workspace.services[name]
-    keys = secret_keys(svc)
+    keys = secret_keys(workspace, name)
     mounts = [{"name": "tmp", "mountPath": "/tmp"}]
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
     if svc.kind != "gateway" and svc.db == "sqlite":
@@ -178,6 +207,9 @@ def service_resources(workspace: Workspace, name: str) -> dict[str, Resource]:
     config.update(upstream_env(workspace, name))
     if "tracing" in svc.features:
         config["OTEL_SERVICE_NAME"] = name
+    if workspace.auth is not None and verifies_tokens(workspace, name):
+        config["AUTH_ISSUER"] = workspace.auth.issuer
+        config["AUTH_AUDIENCE"] = workspace.auth.audience
     resources: dict[str, Resource] = {
         "serviceaccount.yaml": Resource(
             "v1",

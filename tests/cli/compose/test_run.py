@@ -182,3 +182,22 @@ def test_every_run_command_regenerates_a_stale_file(
     assert result.exit_code == 0, result.output
     assert "regenerating" in result.stdout
     assert "127.0.0.1:8012:8012" in (shop / "docker-compose.yml").read_text()
+
+
+def test_up_creates_the_development_issuers_keys_first(
+    tmp_path: Path, bin_dir: Path, engine, monkeypatch
+) -> None:
+    root = tmp_path / "shop"
+    root.mkdir()
+    (root / "msgen.yaml").write_text(THREE_SERVICES.replace("services:", "auth: {}\nservices:", 1))
+    monkeypatch.chdir(root)
+    log = root / "calls.log"
+    fake_bin(bin_dir, "docker-compose", log=log, code=0)
+    assert runner.invoke(app, ["compose", "generate"]).exit_code == 0
+    keys = root / ".msgen" / "issuer" / "keys.json"
+    assert runner.invoke(app, ["compose", "ps"]).exit_code == 0
+    assert not keys.exists()  # only what starts the issuer container makes them
+    result = runner.invoke(app, ["compose", "up", "-d"])
+    assert result.exit_code == 0, result.output
+    assert (keys.stat().st_mode & 0o777) == 0o600
+    assert calls(log) == ["docker-compose ps", "docker-compose up --detach"]

@@ -282,7 +282,7 @@ def test_an_unrecorded_render_with_other_options_is_refused_with_what_to_do(
     assert result.exit_code == 2
     message = " ".join(result.stderr.split())
     assert "holds a render of 'orders' that msgen.yaml does not record" in message
-    assert "made with other options (broker, db, entities)" in message
+    assert "made with other options (auth, broker, db, entities)" in message
     assert "rerun with the options it was made with" in message
     assert "orders" not in load_workspace(in_tmp / "msgen.yaml").model.services
 

@@ -201,7 +201,11 @@ def report_render(result: Rendered, *, created: str, package: str) -> None:
         console().print(f"[dim]dry run: {len(result.files)} files, nothing written[/]")
         return
     if result.workspace_created:
-        console().print(f"Created workspace {escape(str(result.workspace))}", soft_wrap=True)
+        console().print(
+            f"Created workspace {escape(str(result.workspace))} (APIs require tokens from "
+            "msgen's development issuer: msgen token; msgen init --auth none first for open APIs)",
+            soft_wrap=True,
+        )
     if result.adopted:
         console().print(
             f"[yellow]Adopted[/] {escape(str(result.target))}: a complete render an "
