@@ -120,7 +120,8 @@ def render(workspace: Path, issuer_url: str | None) -> Path:
 
     workspace.mkdir()
     msgen = [sys.executable, "-m", "msgen"]
-    run([*msgen, "init", "--name", "bench"], cwd=workspace)  # run() unsets PYTHONPATH
+    # run() unsets PYTHONPATH; the auth: section, when wanted, is this script's issuer
+    run([*msgen, "init", "--name", "bench", "--auth", "none"], cwd=workspace)
     if issuer_url is not None:
         with (workspace / "msgen.yaml").open("a") as file:
             file.write(f"auth:\n  provider: oidc\n  issuer: {issuer_url}\n  audience: {AUDIENCE}\n")

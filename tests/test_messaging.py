@@ -30,6 +30,7 @@ from tests.servicekit import (
     run,
     throwaway_database,
 )
+from tests.tcpproxy import TcpProxy
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -284,43 +285,83 @@ def test_a_killed_consumer_loses_nothing_and_applies_nothing_twice(
     assert (rows, distinct, processed) == (total, total, total)
 
 
-def test_a_poison_message_is_dead_lettered_while_the_next_ones_are_processed(
+def test_poison_messages_are_dead_lettered_at_once_and_delay_nothing(
     world: Run, figures: Report
 ) -> None:
+    """40 messages that cannot parse among 20 valid ones: the valid ones are applied within
+    a second of their creation, the poison ones are in the DLQ after one attempt each."""
     world.billing.start()
     world.wait_for_consumer()
     world.orders.start()
-    poison_id = f"poison-{uuid.uuid4().hex[:8]}"
-    started = time.monotonic()
-    brokerkit.publish_raw(
-        world.shop.billing_python,
-        exchange=f"{world.name}.events",
-        routing_key=EVENT,
-        body="this is not JSON",
-        message_id=poison_id,
-        headers={"event-type": EVENT},
-    )
-    create_orders(world.orders.base, 3)
-    wait_until(lambda: world.applied()[0] >= 3)
+    poison_ids = [f"poison-{uuid.uuid4().hex[:8]}" for _ in range(40)]
+    for poison_id in poison_ids:
+        brokerkit.publish_raw(
+            world.shop.billing_python,
+            exchange=f"{world.name}.events",
+            routing_key=EVENT,
+            body="this is not JSON",
+            message_id=poison_id,
+            headers={"event-type": EVENT},
+        )
+    create_orders(world.orders.base, 20)
+    created = time.monotonic()
+    wait_until(lambda: world.applied()[0] >= 20, step=0.05)
+    delay = time.monotonic() - created
 
     dead: list[dict[str, object]] = []
     dlq = f"{world.queue}.dlq"
-    wait_until(lambda: bool(dead.extend(brokerkit.drain(world.shop.billing_python, dlq)) or dead))
-    took = time.monotonic() - started
-    [message] = dead
-    headers = message["headers"]
-    assert isinstance(headers, dict)
-    figures(
-        f"\npoison message: dead-lettered after {headers['x-failure-attempts']} attempts "
-        f"({took:.1f} s) with reason {headers['x-failure-reason']!r}; the 3 orders after "
-        f"it applied: {world.applied()[0]}"
+    wait_until(
+        lambda: (
+            bool(dead.extend(brokerkit.drain(world.shop.billing_python, dlq))) or len(dead) >= 40
+        )
     )
-    assert message["message_id"] == poison_id
-    assert message["body"] == "this is not JSON"
-    assert headers["x-failure-attempts"] == 3
-    assert str(headers["x-failure-reason"]).startswith("PoisonMessageError: ")
-    assert headers["x-original-routing-key"] == EVENT
-    assert world.applied() == (3, 3)
+    figures(
+        f"\n40 poison messages: all dead-lettered after 1 attempt; the 20 orders created "
+        f"after them applied {delay:.2f} s after the last was created"
+    )
+    assert delay < 1.0
+    assert sorted(str(message["message_id"]) for message in dead) == sorted(poison_ids)
+    for message in dead:
+        headers = message["headers"]
+        assert isinstance(headers, dict)
+        assert message["body"] == "this is not JSON"
+        assert headers["x-failure-attempts"] == 1
+        assert headers["x-failure-kind"] == "poison"
+        assert str(headers["x-failure-reason"]).startswith("PoisonMessageError: ")
+        assert headers["x-original-routing-key"] == EVENT
+    assert world.applied() == (20, 20)
+
+
+def test_the_consumers_database_down_for_ten_seconds_loses_nothing(
+    world: Run, figures: Report
+) -> None:
+    """Billing's PostgreSQL refuses connections for 10 s while orders keep coming: every
+    order is applied once when it is back, and nothing is dead-lettered."""
+    with TcpProxy("127.0.0.1", 5432) as proxy:
+        world.billing.env["DATABASE_URL"] = world.billing_db.replace(
+            "@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/"
+        )
+        world.billing.start()
+        world.wait_for_consumer()
+        world.orders.start()
+        create_orders(world.orders.base, 20)
+        wait_until(lambda: world.applied()[0] >= 20)
+        proxy.cut()
+        down = time.monotonic()
+        create_orders(world.orders.base, 40, start=20)
+        wait_until(lambda: world.pending() == 0)  # published while billing cannot apply
+        time.sleep(max(0.0, 10 - (time.monotonic() - down)))
+        proxy.restore()
+        back = time.monotonic()
+        wait_until(lambda: world.applied()[0] >= 60, step=0.1)
+        caught_up = time.monotonic() - back
+    dead = brokerkit.drain(world.shop.billing_python, f"{world.queue}.dlq")
+    figures(
+        f"\nbilling's database down 10 s with 40 orders in flight: all 60 applied "
+        f"{caught_up:.1f} s after it came back; dead-lettered: {len(dead)}"
+    )
+    assert world.applied() == (60, 60)
+    assert dead == []
 
 
 def test_concurrent_appends_to_one_aggregate_one_wins_the_other_gets_409(

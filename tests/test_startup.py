@@ -24,6 +24,9 @@ HEAVY = (
     "msgen.render",
     "msgen.manifests",
     "msgen.deploy",
+    "aio_pika",
+    "aiormq",
+    "pamqp",
 )
 
 PROBE = """
@@ -67,6 +70,9 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
         ["update", "--help"],
         ["add", "--help"],
         ["doctor", "--help"],
+        ["dlq", "--help"],
+        ["dlq", "list", "--help"],
+        ["dlq", "redrive", "--help"],
     ],
 )
 def test_help_leaves_heavy_modules_unimported(argv: list[str]) -> None:

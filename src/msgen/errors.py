@@ -39,19 +39,24 @@ code; library errors are translated where they enter msgen (``raise ... from exc
     │   ├── DockerUnavailableError  the Docker engine is not reachable
     │   └── ComposeNotFoundError    neither `docker compose` nor `docker-compose` is installed
     ├── ConsulError                 Consul is unreachable or refused a request
-    └── AuthError                   the development issuer's keys or clients cannot be
-                                    read, written or used
+    ├── AuthError                   the development issuer's keys or clients cannot be
+    │                               read, written or used
+    └── BrokerError                 RabbitMQ is unreachable, refused a request, or lacks a
+        │                           queue msgen needs (``msgen dlq``)
+        └── DeadLetterNotFoundError no message of that id in a dead-letter queue
 """
 
 from __future__ import annotations
 
 __all__ = [
     "AuthError",
+    "BrokerError",
     "ComposeNotFoundError",
     "ConsulError",
     "ContractError",
     "ContractFileInvalidError",
     "ContractFileMissingError",
+    "DeadLetterNotFoundError",
     "DevRunError",
     "DirtyServiceError",
     "DockerError",
@@ -318,3 +323,19 @@ class AuthError(MsgenError):
     """
 
     code = "auth"
+
+
+class BrokerError(MsgenError):
+    """RabbitMQ could not be reached, refused the login or a request, or lacks a queue.
+
+    aio-pika's and aiormq's errors become this one where msgen talks to the broker
+    (:mod:`msgen.amqp`, for ``msgen dlq``), so the CLI shows one line, never a traceback.
+    """
+
+    code = "broker"
+
+
+class DeadLetterNotFoundError(BrokerError):
+    """No message of the given id is in the service's dead-letter queue."""
+
+    code = "dead-letter-not-found"

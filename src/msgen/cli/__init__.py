@@ -15,6 +15,7 @@ from msgen.__about__ import __version__
 from msgen.cli import compose as _compose
 from msgen.cli import consul as _consul
 from msgen.cli import dev as _dev
+from msgen.cli import dlq as _dlq
 from msgen.cli import doctor as _doctor
 from msgen.cli import graph as _graph
 from msgen.cli import init as _init
@@ -82,6 +83,7 @@ app.add_typer(_dev.app, name="dev")
 app.add_typer(_compose.app, name="compose")
 app.add_typer(_k8s.app, name="k8s")
 app.add_typer(_mesh.app, name="mesh")
+app.add_typer(_dlq.app, name="dlq")
 app.command("register")(_consul.register)
 app.command("deregister")(_consul.deregister)
 app.command("services")(_consul.services)
