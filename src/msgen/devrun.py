@@ -208,20 +208,7 @@ def _issuer_spec(workspace: WorkspaceFile, auth: AuthSettings, options: DevOptio
     import msgen
 
     parts = urlsplit(auth.issuer)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    taken = [name for name, entry in workspace.model.services.items() if entry.port == port]
-    problem = None
-    if parts.scheme != "http":
-        problem = "the development issuer serves plain HTTP: use an http:// URL"
-    elif not port:
-        problem = "name the development issuer's port, e.g. http://127.0.0.1:8900"
-    elif parts.path:
-        problem = "the development issuer serves at the root of its URL: no path"
-    elif taken:
-        problem = f"port {port} is also the port of {taken[0]}"
+    port, problem = workspace.model.dev_issuer_port()
     if problem is not None or port is None:
         from msgen.workspace import _line_of
 

@@ -352,6 +352,31 @@ class Workspace(BaseModel):
             answers.update(access_answers(entry))
         return answers
 
+    def dev_issuer_port(self) -> tuple[int | None, str | None]:
+        """Where msgen's development issuer serves ``auth.issuer``: its port, or the problem.
+
+        The URL must be ``http://HOST:PORT`` with no path, on a port no service has
+        (``msgen dev up`` runs the issuer there, and Compose publishes its container there).
+        """
+        from urllib.parse import urlsplit
+
+        assert self.auth is not None
+        parts = urlsplit(self.auth.issuer)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        taken = [name for name, svc in self.services.items() if svc.port == port]
+        if parts.scheme != "http":
+            return None, "the development issuer serves plain HTTP: use an http:// URL"
+        if not port:
+            return None, "name the development issuer's port, e.g. http://127.0.0.1:8900"
+        if parts.path:
+            return None, "the development issuer serves at the root of its URL: no path"
+        if taken:
+            return None, f"port {port} is also the port of {taken[0]}"
+        return port, None
+
     def used_ports(self) -> set[int]:
         """Ports taken by the services already in the workspace."""
         return {svc.port for svc in self.services.values()}

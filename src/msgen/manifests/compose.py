@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from msgen.__about__ import __version__
 from msgen.errors import UsageError
@@ -266,21 +265,7 @@ def dev_issuer_port(workspace: Workspace) -> int:
     """
     auth = workspace.auth
     assert auth is not None and auth.provider == "dev"
-    parts = urlsplit(auth.issuer)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    taken = [name for name, svc in workspace.services.items() if svc.port == port]
-    problem = None
-    if parts.scheme != "http":
-        problem = "the development issuer serves plain HTTP: use an http:// URL"
-    elif not port:
-        problem = "name the development issuer's port, e.g. http://127.0.0.1:8900"
-    elif parts.path:
-        problem = "the development issuer serves at the root of its URL: no path"
-    elif taken:
-        problem = f"port {port} is also the port of {taken[0]}"
+    port, problem = workspace.dev_issuer_port()
     if problem is not None or port is None:
         raise UsageError(
             f"auth.issuer: {problem} (got {auth.issuer!r})",
