@@ -6,6 +6,10 @@
 2. End-to-end latency: 1,000 orders POSTed one after another to ``orders`` (relay running)
    and consumed by ``billing --consumes orders.order_created``: time from the POST to the
    committed effect in billing, p50/p99/max.
+3. What per-entity order costs the consumer: 1,000 events waiting in billing's queue when
+   it starts, about 1,000 different orders (handled concurrently, up to BROKER_PREFETCH at
+   a time) and then about 10 orders (each order's events take turns): events/s from start
+   to the last effect committed, and the ratio of the two.
 
     python benchmarks/messaging.py [--events N]
 
@@ -76,6 +80,50 @@ async def main():
 asyncio.run(main())
 """
 
+PUBLISH = """
+import asyncio, json, sys, uuid
+from datetime import UTC, datetime
+import aio_pika
+
+async def main():
+    url, exchange_name, queue_name, events, entities = sys.argv[1:6]
+    events, entities = int(events), int(entities)
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(exchange_name, "topic", durable=True)
+        # As billing declares it (messaging.Topology.queue).
+        queue = await channel.declare_queue(queue_name, durable=True, arguments={
+            "x-dead-letter-exchange": f"{queue_name}.dlx", "x-single-active-consumer": True})
+        await queue.bind(exchange, "orders.order_created")
+        ids = [str(uuid.uuid4()) for _ in range(entities)]
+        now = datetime.now(UTC).isoformat()
+        for number in range(events):
+            order, version = ids[number % entities], number // entities + 1
+            body = {"id": order, "name": f"order {number}", "description": None,
+                    "status": "draft", "created_at": now, "updated_at": now,
+                    "version": version}
+            await exchange.publish(aio_pika.Message(
+                json.dumps(body).encode(), message_id=str(uuid.uuid4()),
+                content_type="application/json", delivery_mode=2,
+                headers={"event-type": "orders.order_created", "occurred-at": now,
+                         "schema-version": "1"}), routing_key="orders.order_created")
+
+asyncio.run(main())
+"""
+
+APPLIED = """
+import asyncio, sys, asyncpg
+async def main():
+    conn = await asyncpg.connect(sys.argv[1])
+    count, span = await conn.fetchrow(
+        "SELECT count(*), extract(epoch from max(received_at) - min(received_at)) "
+        "FROM received_events")
+    print(count, span or 0)
+    await conn.close()
+asyncio.run(main())
+"""
+
 EFFECTS = """
 import asyncio, json, sys, asyncpg
 async def main():
@@ -117,10 +165,20 @@ def main() -> None:
         billing_dir = render(root, "billing", db="postgres", consumes=("orders.order_created",))
         orders_py, billing_py = install(orders_dir), install(billing_dir)
         queues = [f"{name}.sink", f"{name}.billing", f"{name}.billing.dlq"]
+        queues += [f"{name}.drain{n}" for n in (1, 2)] + [f"{name}.drain{n}.dlq" for n in (1, 2)]
         exchanges = [f"{name}.events", f"{name}.billing.dlx"]
+        exchanges += [f"{name}.drain{n}.dlx" for n in (1, 2)]
         try:
             relay_figures(orders_dir, orders_py, name, events)
             latency_figures(orders_dir, orders_py, billing_dir, billing_py, name, events)
+            distinct = drain_figures(
+                billing_dir, billing_py, f"{name}.drain1", name, events, events
+            )
+            few = drain_figures(billing_dir, billing_py, f"{name}.drain2", name, events, 10)
+            print(
+                f"per-entity order: {events} events about 10 orders drain at "
+                f"{few / distinct:.2f}x the rate of {events} events about {events} orders"
+            )
         finally:
             brokerkit.delete(billing_py, queues=queues, exchanges=exchanges)
 
@@ -186,6 +244,48 @@ def latency_figures(
         f"events: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(latencies):.1f} ms, "
         f"mean {statistics.fmean(latencies):.1f} ms"
     )
+
+
+def drain_figures(
+    billing_dir: Path, python: Path, queue: str, name: str, events: int, entities: int
+) -> float:
+    """Events/s at which billing applies ``events`` already queued about ``entities``."""
+    exchange = f"{name}.events"
+    run(
+        [str(python), "-c", PUBLISH, BROKER_URL, exchange, queue, str(events), str(entities)],
+        cwd=billing_dir,
+    )
+    with throwaway_database(python) as db:
+        url = db.replace("postgresql+asyncpg://", "postgresql://")
+        billing = Server(
+            billing_dir,
+            python,
+            "billing",
+            {
+                "DATABASE_URL": db,
+                "BROKER_URL": BROKER_URL,
+                "BROKER_EXCHANGE": exchange,
+                "BROKER_QUEUE": queue,
+            },
+        )
+        billing.start()
+        try:
+            deadline = time.monotonic() + 300
+            while True:  # from the first effect committed to the last
+                count, span = run([str(python), "-c", APPLIED, url], cwd=billing_dir).stdout.split()
+                if int(count) >= events:
+                    took = float(span)
+                    break
+                assert time.monotonic() < deadline, "billing did not apply every event"
+                time.sleep(0.2)
+        finally:
+            billing.stop()
+    rate = events / took
+    print(
+        f"consumer drain: {events} queued events about {entities} orders applied in "
+        f"{took:.2f} s = {rate:,.0f} events/s"
+    )
+    return rate
 
 
 if __name__ == "__main__":

@@ -74,9 +74,9 @@ async def main():
         try:
             queue = await channel.declare_queue(queue_name, passive=True)
         except aio_pika.exceptions.ChannelClosed:
-            print(-1)
+            print(-1, -1)
             return
-        print(queue.declaration_result.consumer_count)
+        print(queue.declaration_result.consumer_count, queue.declaration_result.message_count)
 asyncio.run(main())
 """
 
@@ -103,7 +103,13 @@ def drain(python: Path, queue: str) -> list[dict[str, object]]:
 def consumer_count(python: Path, queue: str) -> int:
     """Consumers on ``queue``; -1 when it does not exist."""
     proc = run([str(python), "-c", _CONSUMERS, BROKER_URL, queue], cwd=python.parent)
-    return int(proc.stdout.strip())
+    return int(proc.stdout.split()[0])
+
+
+def queue_depth(python: Path, queue: str) -> int:
+    """Messages ready in ``queue``; -1 when it does not exist."""
+    proc = run([str(python), "-c", _CONSUMERS, BROKER_URL, queue], cwd=python.parent)
+    return int(proc.stdout.split()[1])
 
 
 def delete(python: Path, *, queues: list[str], exchanges: list[str]) -> None:

@@ -6,6 +6,9 @@ thread, so tests (synchronous, like msgen's) drive it with plain calls:
 - :meth:`TcpProxy.cut` aborts every forwarded connection (both sides see them drop) and
   stops listening, so new connections are refused until :meth:`TcpProxy.restore`, which
   listens on the same port again.
+- :meth:`TcpProxy.blackhole` keeps every connection open and accepts new ones, but
+  forwards nothing either way (a partition: packets dropped, no reset) until
+  :meth:`TcpProxy.restore`, which lets the held data through.
 
 Use it as a context manager; leaving closes everything and stops the thread.
 """
@@ -35,6 +38,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._pairs: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._flowing = asyncio.Event()
 
     # -- the test's side: blocking calls -------------------------------------------------
 
@@ -47,8 +51,12 @@ class TcpProxy:
         """Drop every forwarded connection and refuse new ones; how many were dropped."""
         return self._call(self._cut())
 
+    def blackhole(self) -> None:
+        """Forward nothing, either way, on any connection, until :meth:`restore`."""
+        self._call(self._hold())
+
     def restore(self) -> None:
-        """Accept connections again, on the same port."""
+        """Accept connections again, on the same port, and forward again."""
         self._call(self._listen())
 
     @property
@@ -81,7 +89,11 @@ class TcpProxy:
 
     # -- the loop's side -----------------------------------------------------------------
 
+    async def _hold(self) -> None:
+        self._flowing.clear()
+
     async def _listen(self) -> None:
+        self._flowing.set()
         if self._server is not None:
             return
         self._server = await asyncio.start_server(
@@ -129,8 +141,8 @@ class TcpProxy:
         pair = (writer, up_writer)
         self._pairs.add(pair)
         pumps = [
-            asyncio.ensure_future(self._pump(reader, up_writer)),
-            asyncio.ensure_future(self._pump(up_reader, writer)),
+            asyncio.ensure_future(self._pump(reader, up_writer, self._flowing)),
+            asyncio.ensure_future(self._pump(up_reader, writer, self._flowing)),
         ]
         for task in pumps:
             self._tasks.add(task)
@@ -143,9 +155,12 @@ class TcpProxy:
         await asyncio.wait(pumps)
 
     @staticmethod
-    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pump(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flowing: asyncio.Event
+    ) -> None:
         try:
             while data := await reader.read(_CHUNK):
+                await flowing.wait()
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):

@@ -12,6 +12,11 @@ SIGKILL (a subprocess killing itself). After each interruption:
   ``new service``, whose rerun must adopt it;
 - rerunning the same command succeeds and leaves the files and ``msgen.yaml`` exactly as the
   clean run did.
+
+The SIGKILL runs and their checks happen in subprocesses (``python -m
+tests.test_crash_consistency``), one step at a time beside the in-process runs: two cores
+halve the time, and nothing in-process (``os.chdir``, the environment CliRunner sets) is
+shared between the two.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +48,7 @@ from msgen.workspace import WORKSPACE_FILE, load_workspace
 
 runner = CliRunner()
 SRC = str(Path(msgen.__file__).resolve().parents[1])
+REPO = str(Path(__file__).resolve().parents[1])
 CHEAP = ["--db", "none", "--no-tracing", "--ci", "none", "--defaults"]
 _LEFTOVER = re.compile(r"\.msgen-\d+|\.msgen-[a-z0-9_]{8}$|\.partial$|\.stage$|\.tmp$")
 
@@ -167,6 +174,7 @@ class Lab:
     runs: int = 0
 
     def fresh(self) -> Path:
+        """A copy of the base workspace (called from the test's thread only)."""
         self.runs += 1
         root = self.scratch / f"run-{self.runs}"
         shutil.copytree(self.base, root, symlinks=True)
@@ -235,11 +243,12 @@ def kill_at(root: Path, scenario: Scenario, env: dict[str, str], step: int) -> i
 def check_after_crash(
     root: Path,
     scenario: Scenario,
-    lab: Lab,
-    reference: dict[str, bytes],
+    env: dict[str, str],
     where: str,
     pid: int | None = None,
+    rerun: Callable[[Path, list[str], dict[str, str]], str] = invoke,
 ) -> None:
+    """Recovery leaves a consistent workspace, and the rerun completes it."""
     load_workspace(root / WORKSPACE_FILE)  # parses
     recover(root)
     assert leftovers(root) == [], where
@@ -249,16 +258,37 @@ def check_after_crash(
     assert_agrees(root)
     unrecorded = unrecorded_services(root)
     assert not unrecorded or scenario.may_adopt, f"{where}: unrecorded {unrecorded}"
-    output = invoke(root, scenario.argv, lab.env)
+    output = rerun(root, scenario.argv, env)
     if unrecorded:
         assert "Adopted" in output, f"{where}: {output}"
     assert leftovers(root) == [], where
     assert_agrees(root)
     assert unrecorded_services(root) == []
+
+
+def assert_same_files(root: Path, reference: dict[str, bytes], where: str) -> None:
     now = snapshot(root)
     assert sorted(now) == sorted(reference), where
     changed = [name for name in reference if now[name] != reference[name]]
     assert changed == [], f"{where}: differs from a clean run: {changed}"
+
+
+def killed_and_checked(
+    root: Path, scenario: Scenario, env: dict[str, str], step: int, where: str
+) -> None:
+    """SIGKILL at ``step``, then recovery and rerun checked, each in its own process."""
+    pid = kill_at(root, scenario, env, step)
+    code = [sys.executable, "-m", "tests.test_crash_consistency", scenario.name, where, str(pid)]
+    proc = subprocess.run(
+        code,
+        cwd=root,
+        env={**os.environ, **env, "PYTHONPATH": os.pathsep.join([SRC, REPO])},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, f"{where}:\n{proc.stdout}\n{proc.stderr}"
 
 
 COUNTS: dict[str, int] = {}
@@ -274,13 +304,33 @@ def test_every_write_step_interrupted_recovers_and_reruns_to_the_clean_state(
     steps = run_with_fault(clean, scenario, lab.env, "count")
     assert steps, "the command wrote nothing through a checkpoint"
     reference = snapshot(clean)
-    for step, name in enumerate(steps, start=1):
-        root = lab.fresh()
-        passed = run_with_fault(root, scenario, lab.env, f"{step}:raise")
-        assert len(passed) == step
-        check_after_crash(root, scenario, lab, reference, f"raise at step {step} ({name})")
-        root = lab.fresh()
-        pid = kill_at(root, scenario, lab.env, step)
-        check_after_crash(root, scenario, lab, reference, f"kill at step {step} ({name})", pid)
+    killed: list[tuple[Path, str, Future[None]]] = []
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        for step, name in enumerate(steps, start=1):
+            root, where = lab.fresh(), f"kill at step {step} ({name})"
+            job = beside.submit(killed_and_checked, root, scenario, lab.env, step, where)
+            killed.append((root, where, job))
+            root = lab.fresh()
+            passed = run_with_fault(root, scenario, lab.env, f"{step}:raise")
+            assert len(passed) == step
+            where = f"raise at step {step} ({name})"
+            check_after_crash(root, scenario, lab.env, where)
+            assert_same_files(root, reference, where)
+        for root, where, job in killed:
+            job.result()
+            assert_same_files(root, reference, where)
     COUNTS[scenario.name] = len(steps)
     print(f"\n{scenario.name}: {len(steps)} write steps x (exception, SIGKILL)")
+
+
+def _rerun_here(root: Path, argv: list[str], env: dict[str, str]) -> str:
+    """The rerun inside the checking subprocess (its environment is already ``env``)."""
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, f"msgen {' '.join(argv)}: {result.output}"
+    return result.output
+
+
+if __name__ == "__main__":  # the checks after a SIGKILL, run by killed_and_checked
+    _name, _where, _pid = sys.argv[1:4]
+    _scenario = next(s for s in SCENARIOS if s.name == _name)
+    check_after_crash(Path.cwd(), _scenario, {}, _where, int(_pid), rerun=_rerun_here)

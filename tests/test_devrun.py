@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from msgen.devrun import DevOptions, check_ports, plan, port_holder, stop_pids
+from msgen import amqp
+from msgen.devrun import DevOptions, check_ports, find_broker, plan, port_holder, stop_pids
 from msgen.errors import PortInUseError, UsageError
 from msgen.workspace import load_workspace
 from tests.servicekit import free_port
@@ -74,6 +75,28 @@ def test_plan_uses_postgres_and_broker_when_asked(workspace) -> None:
     assert specs["orders"].env["BROKER_URL"] == "amqp://guest:guest@127.0.0.1:5672/"
     assert specs["order-items"].env["DATABASE_URL"].startswith("sqlite+aiosqlite:///")
     assert "BROKER_URL" not in specs["order-items"].env
+
+
+def test_dev_up_finds_a_local_broker_by_itself(workspace, monkeypatch) -> None:
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        local = f"amqp://guest:guest@127.0.0.1:{port}/"
+        monkeypatch.setattr(amqp, "DEFAULT_BROKER_URL", local)
+        assert find_broker(workspace, None) == local
+        assert find_broker(workspace, "none") is None  # asked to run without
+        given = "amqp://u:p@broker.example:5672/"
+        assert find_broker(workspace, given) == given
+    # Nothing listens there any more: no broker, and dev up says so.
+    assert find_broker(workspace, None) is None
+    with pytest.raises(UsageError, match="bad broker URL"):
+        find_broker(workspace, "http://not-amqp")
+
+
+def test_dev_up_looks_for_no_broker_when_no_service_has_one(tree) -> None:
+    root = tree({"msgen.yaml": "schema: 1\nname: shop\nservices:\n  a: {path: a, port: 8001}\n"})
+    assert find_broker(load_workspace(root / "msgen.yaml"), "amqp://127.0.0.1:5672/") is None
 
 
 def test_plan_refuses_unknown_service_and_bad_postgres_url(workspace) -> None:

@@ -138,9 +138,31 @@ def test_new_user_runs_the_readme_quickstart_verbatim(installed: Installed, tmp_
         subprocess.run(
             [installed.msgen, "dev", "down"], cwd=work, env=env, capture_output=True, check=False
         )
+        _delete_tour_topology()
     assert (work / "msgen.yaml").is_file()
     assert (
         not list((work / ".msgen" / "run").glob("*"))
         if (work / ".msgen" / "run").exists()
         else True
     )
+
+
+def _delete_tour_topology() -> None:
+    """dev up declared the tour's queues on the local RabbitMQ (when one answers): remove them."""
+    import asyncio
+
+    import aio_pika
+
+    async def delete() -> None:
+        try:
+            connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/", timeout=5)
+        except (OSError, aio_pika.exceptions.AMQPError):
+            return
+        async with connection:
+            channel = await connection.channel()
+            for queue in ("tour.billing", "tour.billing.dlq"):
+                await channel.queue_delete(queue)
+            for exchange in ("tour.events", "tour.billing.dlx"):
+                await channel.exchange_delete(exchange)
+
+    asyncio.run(delete())

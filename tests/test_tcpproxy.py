@@ -91,3 +91,27 @@ def test_an_unreachable_target_closes_the_client_connection() -> None:
     ):
         assert dropped(sock)
         assert proxy.connections == 0
+
+
+def test_blackhole_holds_data_both_ways_until_restored(echo_port: int) -> None:
+    with (
+        TcpProxy("127.0.0.1", echo_port) as proxy,
+        socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock,
+    ):
+        assert roundtrip(sock, b"before") == b"before"
+        proxy.blackhole()
+        sock.sendall(b"held")
+        sock.settimeout(0.5)
+        with pytest.raises(TimeoutError):  # no answer, and no reset either
+            sock.recv(4096)
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as new:
+            new.sendall(b"new")  # accepted, but nothing comes back
+            new.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                new.recv(4096)
+            proxy.restore()
+            new.settimeout(5)
+            assert new.recv(4096) == b"new"
+        sock.settimeout(5)
+        assert sock.recv(4096) == b"held"
+        assert roundtrip(sock, b"after") == b"after"

@@ -48,6 +48,7 @@ __all__ = [
     "Reporter",
     "Running",
     "check_ports",
+    "find_broker",
     "log_file",
     "plan",
     "port_holder",
@@ -265,6 +266,33 @@ def _database_url(
             )
         return urlunsplit(("postgresql+asyncpg", parts.netloc, f"/{package}", "", ""))
     return f"sqlite+aiosqlite:///{root / 'data' / f'{name}.db'}"
+
+
+NO_BROKER = "none"
+"""``--broker none``: run without a broker even when one answers."""
+
+
+def find_broker(workspace: WorkspaceFile, given: str | None) -> str | None:
+    """The broker URL for ``dev up``: ``--broker URL``, or the local default when it answers.
+
+    None when no service of the workspace has a broker, with ``--broker none``, or when
+    nothing listens on the default's address (the services then keep their events in
+    their outboxes, and ``dev up`` says so).
+    """
+    from msgen.amqp import DEFAULT_BROKER_URL, broker_url
+
+    if not any(entry.broker != "none" for entry in workspace.model.services.values()):
+        return None
+    if given is not None and given.strip().lower() == NO_BROKER:
+        return None
+    if given:
+        return broker_url(given)
+    parts = urlsplit(DEFAULT_BROKER_URL)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 5672), timeout=0.5):
+            return DEFAULT_BROKER_URL
+    except OSError:
+        return None
 
 
 def check_ports(specs: Sequence[ProcessSpec]) -> None:

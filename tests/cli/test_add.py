@@ -11,7 +11,14 @@ from typer.testing import CliRunner
 from msgen.cli import app
 from msgen.workspace import load_workspace
 from tests.conftest import require_service
-from tests.servicekit import BROKER_URL, install, ruff_clean, run_own_tests, throwaway_database
+from tests.servicekit import (
+    BROKER_URL,
+    install,
+    ruff_clean,
+    run_own_tests,
+    run_own_tests_on_both,
+    throwaway_database,
+)
 
 runner = CliRunner()
 
@@ -192,12 +199,6 @@ def test_an_evolved_domain_passes_its_own_tests_on_sqlite_and_postgres(in_tmp: P
     service = evolve_domain(in_tmp)
     python = install(service)
 
-    output = run_own_tests(service, python)
-    assert " passed" in output
-    assert " failed" not in output
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    require_service("RabbitMQ", "127.0.0.1", 5672)
-    with throwaway_database(python) as url:
-        output = run_own_tests(service, python, database_url=url, broker_url=BROKER_URL)
-    assert " passed" in output
-    assert " failed" not in output
+    for output in run_own_tests_on_both(service, python, broker_url=BROKER_URL):
+        assert " passed" in output
+        assert " failed" not in output

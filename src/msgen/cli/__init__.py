@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from msgen.__about__ import __version__
+from msgen.cli import broker as _broker
 from msgen.cli import compose as _compose
 from msgen.cli import consul as _consul
 from msgen.cli import dev as _dev
@@ -84,6 +85,7 @@ app.add_typer(_compose.app, name="compose")
 app.add_typer(_k8s.app, name="k8s")
 app.add_typer(_mesh.app, name="mesh")
 app.add_typer(_dlq.app, name="dlq")
+app.add_typer(_broker.app, name="broker")
 app.command("register")(_consul.register)
 app.command("deregister")(_consul.deregister)
 app.command("services")(_consul.services)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -49,7 +50,12 @@ def up(
         ),
     ] = None,
     broker: Annotated[
-        str | None, typer.Option(help="RabbitMQ URL for services with a broker.")
+        str | None,
+        typer.Option(
+            help="RabbitMQ URL for services with a broker, or 'none' (default: the local "
+            "amqp://guest:guest@127.0.0.1:5672/ when it answers).",
+            show_default=False,
+        ),
     ] = None,
     detach: Annotated[
         bool, typer.Option("--detach", "-d", help="Run in the background; stop with dev down.")
@@ -58,14 +64,20 @@ def up(
         bool, typer.Option("--restart", help="Restart a service whose process dies.")
     ] = False,
 ) -> None:
-    """Start the services with uvicorn, each in its own virtual environment."""
+    """Start the services with uvicorn, each in its own virtual environment.
+
+    Services with a broker use --broker, else a RabbitMQ on 127.0.0.1:5672 if one answers;
+    every consumer's queue is declared on it first (as msgen broker declare), so no event
+    published before its consumer starts is lost.
+    """
     # With auth: {provider: dev} in msgen.yaml, msgen's development issuer starts first.
     from msgen import devrun
     from msgen.workspace import open_workspace
 
     workspace = open_workspace(Path.cwd())
+    broker_url = devrun.find_broker(workspace, broker)
     options = devrun.DevOptions(
-        services=tuple(services or ()), postgres_url=postgres, broker_url=broker
+        services=tuple(services or ()), postgres_url=postgres, broker_url=broker_url
     )
     specs = devrun.plan(workspace, options)
     starting, reused = devrun.to_start(workspace, specs)
@@ -73,10 +85,34 @@ def up(
     starting = devrun.register_clients(workspace, starting)
     with console().status("preparing") as status:
         devrun.prepare(starting, _StatusReporter(status))
+        if broker_url and starting:
+            _declare_topology(workspace, broker_url, _StatusReporter(status))
     if detach:
         _up_detached(workspace, starting, reused)
     else:
         _up_foreground(starting, reused, restart=restart)
+
+
+def _declare_topology(workspace: WorkspaceFile, url: str, reporter: _StatusReporter) -> None:
+    """Every consumer's queue, before any publisher starts; a failure is a warning."""
+    from msgen.amqp import redacted
+    from msgen.errors import BrokerError
+    from msgen.topology import declare, system_topology
+
+    topology = system_topology(workspace.model)
+    reporter.step(f"declaring the topology on {redacted(url)}")
+    try:
+        declared = declare(topology, url=url)
+    except BrokerError as exc:
+        console().print(
+            f"[yellow]warning: {escape(exc.message)}; the services keep their events in "
+            "their outboxes until they reach the broker[/]",
+            soft_wrap=True,
+        )
+        return
+    if declared:
+        names = ", ".join(item.queue.name for item in declared)
+        console().print(f"[dim]queues ready on {escape(redacted(url))}: {escape(names)}[/]")
 
 
 def _up_detached(
@@ -155,21 +191,49 @@ def _supervise(processes: list[Running], *, on_line: object, restart: bool) -> N
     raise typer.Exit(1)
 
 
+def _database_label(url: str | None) -> str:
+    """``sqlite .msgen/data/orders.db`` or ``postgres 127.0.0.1:5432/orders``: short, no secret."""
+    if not url:
+        return "-"
+    if url.startswith("sqlite"):
+        path = Path(url.split(":///", 1)[-1])
+        with contextlib.suppress(ValueError):
+            path = path.relative_to(Path.cwd())
+        return f"sqlite {path}"
+    return f"postgres {url.split('@')[-1]}"
+
+
 def _print_urls(specs: list[ProcessSpec], reused: list[PidRecord]) -> None:
     from rich.table import Table
 
+    from msgen.amqp import redacted
     from msgen.devrun import ISSUER
 
     table = Table(title="running", title_justify="left")
-    table.add_column("service")
+    table.add_column("service", no_wrap=True)
     table.add_column("url", overflow="fold")
     table.add_column("database", overflow="fold")
+    table.add_column("broker", overflow="fold")
     for record in reused:
-        table.add_row(record.name, record.url, f"- (already running, pid {record.pid})")
+        table.add_row(record.name, record.url, f"- (already running, pid {record.pid})", "")
+    missing = []
     for spec in specs:
-        database = spec.env.get("DATABASE_URL", "-").split("@")[-1]
-        table.add_row(spec.name, spec.url, escape(database))
+        database = _database_label(spec.env.get("DATABASE_URL"))
+        broker = "-"
+        if spec.entry is not None and spec.entry.broker != "none":
+            url = spec.env.get("BROKER_URL")
+            broker = redacted(url).split("@")[-1] if url else "[yellow]none[/]"
+            if not url:
+                missing.append(spec.name)
+        table.add_row(spec.name, spec.url, escape(database), broker)
     console().print(table)
+    if missing:
+        console().print(
+            f"[yellow]no broker for {escape(', '.join(missing))}: their events wait in their "
+            "outboxes and nothing is consumed; start RabbitMQ on 127.0.0.1:5672 (msgen doctor "
+            "checks it) or pass --broker URL[/]",
+            soft_wrap=True,
+        )
     if any(spec.name == ISSUER for spec in specs) or reused:
         console().print("[dim]a token for your own calls: msgen token --scope SERVICE:read[/]")
 

@@ -12,6 +12,11 @@ audience and its own client secret (``<SERVICE>_AUTH_CLIENT_SECRET`` in ``.env``
 published on that port of 127.0.0.1, reads the workspace's keys from a read-only mount of
 ``.msgen/issuer`` as the host user (``ISSUER_UID``/``ISSUER_GID`` in ``.env``) and learns
 its clients from its environment; the services reach it at ``http://issuer:<port>``.
+
+The RabbitMQ container imports ``deploy/rabbitmq/definitions.json`` (every consumer's
+queue, bindings and dead-letter pair, :mod:`msgen.topology`) before it reports healthy, and
+the services wait for it to be healthy: no event a publisher sends before its consumer
+first started finds no queue.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from msgen.errors import UsageError
 from msgen.manifests import issuer_image, monitoring
 from msgen.manifests.common import (
     GeneratedFile,
+    json_file,
     text_file,
     upstream_env,
     verifies_tokens,
@@ -56,6 +62,19 @@ __all__ = [
 
 COMPOSE_FILE = "docker-compose.yml"
 ENV_EXAMPLE_FILE = ".env.example"
+RABBITMQ_DEFINITIONS_FILE = "deploy/rabbitmq/definitions.json"
+# The directory is mounted, not the file: msgen replaces the file atomically (a new inode),
+# which a single-file bind mount would never show.
+_DEFINITIONS_MOUNT = "/etc/msgen/rabbitmq"
+_IMPORTED = "/tmp/msgen-imported-definitions.json"
+# Healthy once the node answers and the current topology is imported: again whenever
+# `msgen compose generate` changed it (a new consumer), else never twice.
+_RABBITMQ_HEALTH = (
+    "rabbitmq-diagnostics --quiet ping && "
+    f"{{ cmp -s {_DEFINITIONS_MOUNT}/definitions.json {_IMPORTED} || "
+    f"{{ rabbitmqctl --quiet import_definitions {_DEFINITIONS_MOUNT}/definitions.json && "
+    f"cp {_DEFINITIONS_MOUNT}/definitions.json {_IMPORTED}; }}; }}"
+)
 REGENERATE = "msgen compose generate"
 INFRA = ("rabbitmq", "consul", "jaeger", "prometheus", "grafana")
 
@@ -501,8 +520,11 @@ def _infra(workspace: Workspace, name: str) -> tuple[ComposeService, list[str]]:
                 "RABBITMQ_DEFAULT_PASS": _needed("RABBITMQ_PASSWORD", _RUN_GENERATE),
             },
             ports=_ui_port(name, used),
-            volumes=["rabbitmq-data:/var/lib/rabbitmq"],
-            healthcheck=Healthcheck(test=["CMD", "rabbitmq-diagnostics", "--quiet", "ping"]),
+            volumes=[
+                "rabbitmq-data:/var/lib/rabbitmq",
+                f"./{RABBITMQ_DEFINITIONS_FILE.rsplit('/', 1)[0]}:{_DEFINITIONS_MOUNT}:ro",
+            ],
+            healthcheck=Healthcheck(test=["CMD-SHELL", _RABBITMQ_HEALTH]),
             networks=net,
         ), ["rabbitmq-data"]
     if name == "consul":
@@ -609,7 +631,9 @@ def _used_images(workspace: Workspace, selection: Selection) -> set[str]:
 
 
 def compose_files(workspace: Workspace, selection: Selection) -> list[GeneratedFile]:
-    """``docker-compose.yml``, ``.env.example`` and the monitoring configs the file mounts.
+    """``docker-compose.yml``, ``.env.example`` and the configs the file mounts.
+
+    Those are RabbitMQ's definitions and the monitoring configs, when they run.
 
     With ``auth.provider: dev``, also the issuer's build context (``deploy/issuer/``).
     """
@@ -618,6 +642,11 @@ def compose_files(workspace: Workspace, selection: Selection) -> list[GeneratedF
         yaml_file(COMPOSE_FILE, [document], regenerate=REGENERATE),
         text_file(ENV_EXAMPLE_FILE, _env_example(workspace, selection), regenerate=REGENERATE),
     ]
+    if selection.has("rabbitmq"):
+        from msgen.topology import definitions, system_topology
+
+        topology = definitions(system_topology(workspace))
+        files.append(json_file(RABBITMQ_DEFINITIONS_FILE, topology, regenerate=REGENERATE))
     if selection.has("prometheus"):
         files.append(monitoring.prometheus_file(workspace, regenerate=REGENERATE))
     if selection.has("grafana"):

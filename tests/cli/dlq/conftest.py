@@ -93,7 +93,9 @@ class System:
                 self.exchange, aio_pika.ExchangeType.TOPIC, durable=True
             )
             queue = await channel.declare_queue(
-                self.queue, durable=True, arguments={"x-dead-letter-exchange": self.dlx}
+                self.queue,
+                durable=True,
+                arguments={"x-dead-letter-exchange": self.dlx, "x-single-active-consumer": True},
             )
             await queue.bind(events, routing_key=EVENT)
             dlx = await channel.declare_exchange(
