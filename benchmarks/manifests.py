@@ -38,7 +38,8 @@ def workspace_data(count: int) -> dict:
             "discovery": "consul",
             "features": ["tracing", "metrics"],
             "upstreams": [f"svc{i - 1}"] if i else [],
-            "versions": {"v1": 90, "v2": 10} if i % 3 == 0 else {},
+            # A canary on a third of them, all on PostgreSQL (none of a SQLite service).
+            "versions": {"v1": 90, "v2": 10} if i % 6 in (1, 3) else {},
         }
         for i in range(count)
     }
@@ -87,7 +88,7 @@ def main() -> None:
                 command = [str(BIN / "msgen"), group, "generate"]
 
                 def run(command: list[str] = command) -> None:
-                    subprocess.run(command, cwd=scratch, check=True, stdout=subprocess.DEVNULL)
+                    subprocess.run(command, cwd=scratch, check=True, capture_output=True)
 
                 print(f"  msgen {group + ' generate':<16} {stats(timed(run, runs))}")
 

@@ -276,7 +276,14 @@ def assert_same_files(root: Path, reference: dict[str, bytes], where: str) -> No
 def killed_and_checked(
     root: Path, scenario: Scenario, env: dict[str, str], step: int, where: str
 ) -> None:
-    """SIGKILL at ``step``, then recovery and rerun checked, each in its own process."""
+    """SIGKILL at ``step``, then recovery and rerun checked, each in its own process.
+
+    Their temporary directory is their own: msgen's recovery removes the update sandboxes
+    of dead msgen processes from it, and the in-process runs beside them recover too.
+    """
+    private = root.parent / "tmp-killed"
+    private.mkdir(exist_ok=True)
+    env = {**env, "TMPDIR": str(private)}
     pid = kill_at(root, scenario, env, step)
     code = [sys.executable, "-m", "tests.test_crash_consistency", scenario.name, where, str(pid)]
     proc = subprocess.run(

@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from msgen import amqp
-from msgen.devrun import DevOptions, check_ports, find_broker, plan, port_holder, stop_pids
+from msgen.devrun import (
+    DevOptions,
+    check_ports,
+    find_broker,
+    last_error_line,
+    plan,
+    port_holder,
+    stop_pids,
+)
 from msgen.errors import PortInUseError, UsageError
 from msgen.workspace import load_workspace
 from tests.servicekit import free_port
@@ -130,3 +138,21 @@ def test_stop_pids_terminates_process_groups() -> None:
     assert stop_pids([proc.pid], grace=5) == [proc.pid]
     assert proc.wait(timeout=5) is not None
     assert stop_pids([proc.pid]) == []
+
+
+def test_a_failed_start_is_told_by_the_last_line_of_its_log(tmp_path: Path) -> None:
+    log = tmp_path / "orders.log"
+    log.write_text(
+        "Traceback (most recent call last):\n"
+        '  File "x.py", line 1, in <module>\n'
+        "ModuleNotFoundError: No module named 'orders'\n\n"
+    )
+    assert last_error_line(log) == "ModuleNotFoundError: No module named 'orders'"
+    log.write_text('{"level": "error", "message": "DATABASE_URL is not a URL"}\n')
+    assert last_error_line(log) == "DATABASE_URL is not a URL"
+    log.write_text("x" * 1000 + "\n")
+    assert last_error_line(log, limit=50) == "x" * 49 + "…"
+    log.write_text("\n\n")
+    assert last_error_line(log) is None
+    assert last_error_line(tmp_path / "missing.log") is None
+    assert last_error_line(None) is None

@@ -16,7 +16,13 @@ import yaml
 from msgen.manifests.common import is_pristine
 from msgen.manifests.compose import BUILD_ARGS, IMAGE_VARS, IMAGES, compose_files, select_infra
 from msgen.manifests.istio import istio_files
-from msgen.manifests.k8s import SUPPORTED_VERSIONS, k8s_files
+from msgen.manifests.k8s import (
+    SUPPORTED_VERSIONS,
+    k8s_files,
+    secret_commands,
+    secret_keys,
+    sqlite_warnings,
+)
 from msgen.workspace import Workspace
 from tests.manifestkit import (
     THREE_SERVICES,
@@ -186,6 +192,7 @@ def test_k8s_objects_validate_strictly(workspace: Workspace, version: str) -> No
         "ConfigMap",
         "HorizontalPodAutoscaler",
         "PodDisruptionBudget",
+        "PersistentVolumeClaim",
     }
     assert [e for doc in docs for e in k8s_errors(doc, version)] == []
 
@@ -221,6 +228,93 @@ def test_k8s_deployment_is_hardened_and_observable(workspace: Workspace) -> None
     assert listed == set(files) - {"deploy/k8s/kustomization.yaml"}
     text = "".join(f.text for f in files.values())
     assert "namespace:" not in text and "hostPath" not in text and "TZ" not in text
+
+
+def test_k8s_runs_a_sqlite_service_as_one_pod_on_a_claim(workspace: Workspace) -> None:
+    files = {f.path: yaml.safe_load(f.text) for f in k8s_files(workspace)}
+    billing = sorted(p.rsplit("/", 1)[1] for p in files if p.startswith("deploy/k8s/billing/"))
+    assert billing == [
+        "configmap.yaml",
+        "deployment-v1.yaml",
+        "persistentvolumeclaim.yaml",
+        "service.yaml",
+        "serviceaccount.yaml",
+    ]  # no HPA, no PodDisruptionBudget
+    claim = files["deploy/k8s/billing/persistentvolumeclaim.yaml"]
+    assert claim["metadata"]["name"] == "billing-data"
+    assert claim["spec"] == {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": "1Gi"}},
+    }  # no storageClassName: the cluster's default
+    deployment = files["deploy/k8s/billing/deployment-v1.yaml"]["spec"]
+    assert deployment["replicas"] == 1
+    assert deployment["strategy"] == {"type": "Recreate"}
+    pod = deployment["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["data"] == {
+        "name": "data",
+        "persistentVolumeClaim": {"claimName": "billing-data"},
+    }
+    assert [v["name"] for v in pod["volumes"] if "emptyDir" in v] == ["tmp"]
+    # Mounted on the image's working directory, where DATABASE_URL's default file lives.
+    assert {"name": "data", "mountPath": "/app"} in pod["containers"][0]["volumeMounts"]
+    # The PostgreSQL service still scales: its HPA owns the replicas, the budget stays.
+    orders = files["deploy/k8s/orders/deployment-v1.yaml"]["spec"]
+    assert "replicas" not in orders and "strategy" not in orders
+    assert files["deploy/k8s/orders/hpa-v1.yaml"]["spec"]["minReplicas"] == 2
+    assert "deploy/k8s/orders/poddisruptionbudget.yaml" in files
+    assert "deploy/k8s/orders/persistentvolumeclaim.yaml" not in files
+
+
+def test_sqlite_warnings_name_each_sqlite_service(workspace: Workspace) -> None:
+    assert sqlite_warnings(workspace) == [
+        "billing keeps its database in a SQLite file: in Kubernetes it runs as one pod on one "
+        "volume (no autoscaling, down while it restarts); move it to PostgreSQL with "
+        "msgen add postgres billing"
+    ]
+    services = {
+        name: svc.model_copy(update={"db": "postgres"}) for name, svc in workspace.services.items()
+    }
+    assert sqlite_warnings(workspace.model_copy(update={"services": services})) == []
+
+
+def test_k8s_refuses_canary_versions_of_a_sqlite_service(workspace: Workspace) -> None:
+    from msgen.errors import UsageError
+
+    billing = workspace.services["billing"]
+    workspace.services["billing"] = billing.model_copy(update={"versions": {"v1": 100, "v2": 0}})
+    with pytest.raises(UsageError, match="its versions v1, v2 cannot run side by side") as info:
+        k8s_files(workspace)
+    assert "msgen add postgres billing" in (info.value.hint or "")
+    workspace.services["billing"] = billing.model_copy(update={"versions": {"v2": 100}})
+    names = {f.path for f in k8s_files(workspace)}
+    assert "deploy/k8s/billing/deployment-v2.yaml" in names  # one version is fine
+
+
+def test_secret_commands_create_exactly_the_keys_each_service_reads(workspace: Workspace) -> None:
+    commands = secret_commands(workspace)
+    assert commands == [
+        "kubectl create secret generic billing-env --from-literal=BROKER_URL=...",
+        "kubectl create secret generic orders-env --from-literal=DATABASE_URL=... "
+        "--from-literal=BROKER_URL=... --from-literal=CONSUL_HTTP_ADDR=... "
+        "--from-literal=OTEL_EXPORTER_OTLP_ENDPOINT=...",
+    ]  # the gateway needs no Secret: its reference is optional
+    for command in commands:
+        words = command.split()
+        name = words[4].removesuffix("-env")
+        keys = [w.removeprefix("--from-literal=").split("=")[0] for w in words[5:]]
+        assert keys == secret_keys(workspace, name)
+        assert all(w.endswith("=...") for w in words[5:])  # placeholders, never values
+
+
+def test_compose_and_k8s_name_each_service_image_alike(workspace: Workspace) -> None:
+    services = compose_document(workspace)["services"]
+    deployments = [d for d in objects(k8s_files(workspace)) if d["kind"] == "Deployment"]
+    assert deployments
+    for deployment in deployments:
+        name = deployment["metadata"]["labels"]["app"]
+        image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        assert image == services[name]["image"] == f"shop-{name}:0.1.0", name
 
 
 def test_istio_objects_validate_against_their_crds(workspace: Workspace) -> None:

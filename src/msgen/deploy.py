@@ -261,9 +261,10 @@ def set_canary(
 
     The mesh manifests (and the k8s ones, when ``deploy/k8s`` has been generated) are written
     from the changed model before it is saved, so a failed write leaves ``msgen.yaml`` with
-    the old weights and the rerun of the same command completes the change.
+    the old weights and the rerun of the same command completes the change. Weights the k8s
+    manifests refuse (a canary of a SQLite service) are refused before any file is written.
     """
-    from msgen.manifests.k8s import K8S_DIR
+    from msgen.manifests.k8s import K8S_DIR, check_versions
 
     workspace.model.require([service])
     entry = workspace.model.services[service]
@@ -271,8 +272,11 @@ def set_canary(
     after = plan_canary(before, version=version, weight=weight, promote=promote)
     workspace.model.services[service] = entry.model_copy(update={"versions": after})
     try:
+        k8s = (workspace.root / K8S_DIR / "kustomization.yaml").exists()
+        if k8s:
+            check_versions(workspace.model)  # refused before any file is written
         outcomes = generate_mesh(workspace, force=force)
-        if (workspace.root / K8S_DIR / "kustomization.yaml").exists():
+        if k8s:
             outcomes += generate_k8s(workspace, force=force)
     except BaseException:
         workspace.model.services[service] = entry

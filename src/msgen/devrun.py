@@ -49,6 +49,7 @@ __all__ = [
     "Running",
     "check_ports",
     "find_broker",
+    "last_error_line",
     "log_file",
     "plan",
     "port_holder",
@@ -482,6 +483,8 @@ class Running:
     process: subprocess.Popen[str]
     restarts: int = 0
     readers: list[threading.Thread] = field(default_factory=list)
+    log_path: Path | None = None
+    """Where its output goes (detached); None: it goes to the console."""
 
 
 def start(
@@ -498,7 +501,8 @@ def start(
         text=True,
         start_new_session=True,
     )
-    running = Running(spec=spec, process=process)
+    log_path = Path(log.name) if log is not None and isinstance(log.name, str) else None
+    running = Running(spec=spec, process=process, log_path=log_path)
     if log is None and on_line is not None and process.stdout is not None:
         reader = threading.Thread(
             target=_pump, args=(spec.name, process.stdout, on_line), daemon=True
@@ -598,9 +602,10 @@ def wait_ready(
     while True:
         for running in processes:
             if running.process.poll() is not None:
+                last = last_error_line(running.log_path)
                 raise DevRunError(
                     f"{running.spec.name} exited with code {running.process.returncode} "
-                    "before it was ready",
+                    "before it was ready" + (f": {last}" if last else ""),
                     hint=f"see {STATE_DIR}/logs/, or run 'msgen dev up' in the foreground",
                 )
         results = check_health(targets, timeout=2.0) if targets else []
@@ -614,6 +619,30 @@ def wait_ready(
         if time.monotonic() > deadline:
             raise DevRunError(f"not ready after {timeout:g}s: {', '.join(waiting)}")
         time.sleep(0.25)
+
+
+def last_error_line(log: Path | None, *, limit: int = 300) -> str | None:
+    """The line of a log that says why a process stopped: its last non-blank one.
+
+    A Python traceback ends with the exception (``ModuleNotFoundError: No module named
+    'x'``); a JSON log line gives its message. Shortened to ``limit`` characters.
+    """
+    if log is None:
+        return None
+    try:
+        with log.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 16384))
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    if not lines:
+        return None
+    line = lines[-1]
+    with contextlib.suppress(ValueError, KeyError, TypeError):
+        line = str(json.loads(line)["message"])
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _answers(url: str) -> bool:

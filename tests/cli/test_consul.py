@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from msgen.cli import app
@@ -91,3 +92,30 @@ def test_deregister_unknown_id_fails_with_hint() -> None:
 def test_register_rejects_invalid_names() -> None:
     result = runner.invoke(app, ["register", "Bad_Name", "--address", "a", "--port", "1"])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_services_keeps_names_and_ids_whole_in_a_narrow_terminal(width: int) -> None:
+    ids = ["notifications-10.200.300.400-18001", "orders-10.200.300.401-18002"]
+    with ConsulDouble() as consul:
+        for instance_id in ids:
+            name, address, port = instance_id.split("-")
+            consul.register(
+                {
+                    "ID": instance_id,
+                    "Name": name,
+                    "Address": address,
+                    "Port": int(port),
+                    "Tags": ["blue", "canary", "v2"],
+                }
+            )
+        result = runner.invoke(
+            app, ["services", "--consul", consul.address], env={"COLUMNS": str(width)}
+        )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "…" not in result.stdout
+    assert max(len(line.rstrip()) for line in lines) <= width
+    for instance_id in ids:
+        row = next(line for line in lines if instance_id in line)
+        assert instance_id.split("-")[0] in row.replace(instance_id, "")

@@ -37,3 +37,12 @@ def test_init_bad_name_is_one_line_and_a_usage_error(in_tmp: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("error: invalid system name 'Bad Name'")
     assert not (in_tmp / "msgen.yaml").exists()
+
+
+def test_init_refuses_an_unknown_auth_in_plain_words(in_tmp: Path) -> None:
+    result = runner.invoke(app, ["init", "--auth", "bogus"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--auth': 'bogus' is not one of 'dev', 'oidc', 'none'."
+    )
+    assert not (in_tmp / "msgen.yaml").exists()

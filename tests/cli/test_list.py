@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from msgen.cli import app
@@ -86,3 +87,67 @@ def test_list_flags_services_of_older_templates(tree, monkeypatch) -> None:
     assert "outdated" in rows["billing"]
     data = json.loads(runner.invoke(app, ["list", "--json"]).stdout)
     assert [s["template_outdated"] for s in data["services"]] == [False, True]
+
+
+EVENTS = """\
+schema: 1
+name: shop
+services:
+  orders:
+    path: orders
+    port: 8001
+    broker: rabbitmq
+    features: [tracing, metrics, ci:github]
+    publishes: [orders.order_created, orders.order_updated, orders.order_deleted]
+  notifications:
+    path: notifications
+    port: 8002
+    broker: rabbitmq
+    features: [tracing, metrics, ci:github]
+    publishes: [notifications.notification_created]
+    consumes: [orders.order_created]
+  gateway:
+    kind: gateway
+    path: gateway
+    port: 8000
+    upstreams: [orders, notifications]
+"""
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_list_keeps_names_and_headings_whole_in_a_narrow_terminal(
+    tree, monkeypatch, width: int
+) -> None:
+    monkeypatch.chdir(tree({"msgen.yaml": EVENTS}))
+    result = runner.invoke(app, ["list"], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "…" not in result.stdout
+    assert max(len(line.rstrip()) for line in lines) <= width
+    for name in ("orders", "notifications", "gateway"):
+        assert any(line.split()[1:2] == [name] for line in lines), name
+    (heading,) = [line for line in lines if "name" in line.split()]
+    shown = heading.replace("┃", " ").split()
+    assert {"name", "port", "features", "template"} <= set(shown)
+    hidden = [c for c in ("kind", "publishes", "consumes", "path") if c not in shown]
+    assert hidden, "the table did not need to leave anything out: widen the test data"
+    assert f"not shown at this width: {', '.join(hidden)}" in " ".join(lines)
+
+
+def test_list_leaves_nothing_out_where_everything_fits(tree, monkeypatch) -> None:
+    monkeypatch.chdir(tree({"msgen.yaml": EVENTS}))
+    result = runner.invoke(app, ["list"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "not shown" not in result.stdout
+    assert "notifications.notification_created" in result.stdout
+
+
+def test_list_in_a_very_narrow_terminal_prints_each_service_as_a_block(tree, monkeypatch) -> None:
+    monkeypatch.chdir(tree({"msgen.yaml": EVENTS}))
+    result = runner.invoke(app, ["list"], env={"COLUMNS": "30"})
+    assert result.exit_code == 0, result.output
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert "…" not in result.stdout
+    block = lines[lines.index("notifications") :]
+    assert ["port:", "8002"] in [line.split() for line in block]
+    assert ["path:", "notifications"] in [line.split() for line in block]

@@ -25,7 +25,7 @@ from msgen.cli import listing as _listing
 from msgen.cli import mesh as _mesh
 from msgen.cli import tokens as _tokens
 from msgen.cli import update as _update
-from msgen.cli._ui import handle_sigterm, set_verbose
+from msgen.cli._ui import MsgenGroup, handle_sigterm, set_verbose
 from msgen.cli.check import app as check_app
 from msgen.cli.new import app as new_app
 
@@ -33,6 +33,7 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="msgen",
+    cls=MsgenGroup,
     help="Scaffold and operate production-shaped FastAPI microservice systems.",
     no_args_is_help=True,
     rich_markup_mode=None,

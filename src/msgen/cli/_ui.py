@@ -15,6 +15,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from msgen.errors import MsgenError
 
@@ -174,6 +175,53 @@ def boundary(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+_PYDANTIC_VALUE_ERROR = "Value error, "
+"""How pydantic words a ValueError raised in a validator (its ``value_error`` template)."""
+
+
+def _plain_value_errors(exc: typer.BadParameter) -> None:
+    """Drop pydantic's ``Value error, `` from the message of a value typer refused.
+
+    typer converts values with pydantic and shows the first error's message, so a value not
+    among a ``Literal``'s read "Invalid value for '--auth': Value error, 'bogus' is not one of
+    'dev', 'oidc', 'none'."; only the error typer raised itself is worth reading.
+    """
+    from pydantic import ValidationError
+
+    cause = exc.__cause__
+    if not isinstance(cause, ValidationError):
+        return
+    errors = cause.errors()
+    if errors and errors[0]["type"] == "value_error":
+        exc.message = exc.message.removeprefix(_PYDANTIC_VALUE_ERROR)
+
+
+class MsgenGroup(TyperGroup):
+    """The root command: every argument, of every command, is parsed within it.
+
+    A sub-command's arguments are parsed in the root's ``invoke``, the root's own in its
+    ``make_context``; a value refused there reaches the user without pydantic's wording.
+    """
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        """Parse the root's own options."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except typer.BadParameter as exc:
+            _plain_value_errors(exc)
+            raise
+
+    def invoke(self, ctx: Any) -> Any:
+        """Parse the sub-command's arguments and run it."""
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            _plain_value_errors(exc)
+            raise
 
 
 def working(message: str, *, enabled: bool = True) -> AbstractContextManager[object]:

@@ -64,25 +64,26 @@ def declare(broker: Broker = None, as_json: AsJson = False) -> None:
             soft_wrap=True,
         )
         return
-    from rich import box
-    from rich.table import Table
+    from msgen.cli._tables import Column, fit_table
 
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("queue", no_wrap=True)
-    table.add_column("consumer", no_wrap=True)
-    table.add_column("bound to", overflow="fold")
-    table.add_column("state", no_wrap=True)
-    table.add_column("ready", justify="right", no_wrap=True)
-    for item in declared:
-        state = "created" if item.created else "existed"
-        table.add_row(
+    columns = [
+        Column("queue", key=True),
+        Column("consumer", drop=2),
+        Column("bound to"),
+        Column("state", drop=1),
+        Column("ready", justify="right"),
+    ]
+    rows = [
+        [
             escape(item.queue.name),
             escape(item.queue.service),
             escape(", ".join(item.queue.events)),
-            state,
+            "created" if item.created else "existed",
             str(item.messages),
-        )
-    out.print(table)
+        ]
+        for item in declared
+    ]
+    out.print(fit_table(columns, rows, console=out, simple=True))
     out.print(
         f"Declared {len(declared)} consumer queue(s) on exchange {escape(topology.exchange)} "
         f"at {escape(redacted(url))}, each with its .dlx and .dlq",

@@ -22,12 +22,18 @@ _INFRA_HELP = "rabbitmq, consul, jaeger, prometheus or grafana (repeatable)"
 
 
 def _generate(
-    workspace: WorkspaceFile, include: list[str], exclude: list[str], *, force: bool
+    workspace: WorkspaceFile,
+    include: list[str],
+    exclude: list[str],
+    *,
+    force: bool,
+    changes_only: bool = False,
 ) -> None:
+    """Write the compose files and report them; ``changes_only``: only what changed."""
     from msgen.deploy import generate_compose
 
     result = generate_compose(workspace, include=include, exclude=exclude, force=force)
-    report_outcomes(result.outcomes)
+    report_outcomes(result.outcomes, quiet_unchanged=changes_only)
     if result.env.created:
         console().print(
             f"[green]  created[/] .env ({len(result.env.added)} variables, git-ignored)"
@@ -36,8 +42,9 @@ def _generate(
         console().print(f"[green]    added[/] {', '.join(result.env.added)} to .env")
     if result.gitignore_added:
         console().print("[green]    added[/] .env to .gitignore")
-    infra = ", ".join(result.infra) or "none"
-    console().print(f"Infrastructure: {escape(infra)}")
+    if not changes_only:
+        infra = ", ".join(result.infra) or "none"
+        console().print(f"Infrastructure: {escape(infra)}")
 
 
 @app.command("generate")
@@ -61,24 +68,26 @@ def generate(
 def _compose(args: list[str], *, starts: bool = False) -> None:
     """Run compose on the workspace, regenerating docker-compose.yml first when stale.
 
-    ``starts``: the run starts containers, so the development issuer's keys (which its
-    container only reads) are created first if need be. The workspace lock covers the
-    regeneration only, not the (long) compose run.
+    The Docker engine and Compose are checked before anything is regenerated: without them
+    the one line that says so is all the output. A regeneration lists only the files it
+    changed. ``starts``: the run starts containers, so the development issuer's keys (which
+    its container only reads) are created first if need be. The workspace lock covers the
+    regeneration only, not the checks nor the (long) compose run.
     """
     from msgen.deploy import compose_is_stale, ensure_issuer_keys, mark_fresh, recorded_selection
     from msgen.docker import check_engine, find_compose, run_compose
 
+    with working("checking the Docker engine and Compose"):
+        check_engine()
+        command = find_compose()
     with locked_workspace() as workspace:
         if compose_is_stale(workspace):
             include, exclude = recorded_selection(workspace.root)
             console().print("msgen.yaml changed: regenerating docker-compose.yml")
-            _generate(workspace, include, exclude, force=False)
+            _generate(workspace, include, exclude, force=False, changes_only=True)
             mark_fresh(workspace)
         if starts:
             ensure_issuer_keys(workspace)
-    with working("checking the Docker engine and Compose"):
-        check_engine()
-        command = find_compose()
     code = run_compose(command, args, cwd=workspace.root)
     if code:
         raise typer.Exit(code)

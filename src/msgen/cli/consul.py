@@ -101,19 +101,27 @@ def services(
     if not instances:
         console().print(f"[dim]Consul at {escape(client.base_url)} has no services[/]")
         return
-    from rich.table import Table
+    from msgen.cli._tables import Column, fit_table
 
-    table = Table(title=f"Consul at {client.base_url}", title_justify="left")
-    for column in ("service", "id", "address", "status", "checks", "tags"):
-        table.add_column(column)
-    for instance in instances:
-        style = _STATUS_STYLE.get(instance.status, "red")
-        table.add_row(
+    columns = [
+        Column("service", key=True),
+        Column("id", key=True),
+        Column("address"),
+        Column("status"),
+        Column("checks", drop=2),
+        Column("tags", drop=1),
+    ]
+    rows = [
+        [
             escape(instance.service),
             escape(instance.id),
             f"{escape(instance.address)}:{instance.port}",
-            f"[{style}]{instance.status}[/]",
+            f"[{_STATUS_STYLE.get(instance.status, 'red')}]{escape(instance.status)}[/]",
             escape(", ".join(f"{name}: {status}" for name, status in instance.checks)),
             escape(", ".join(instance.tags)),
-        )
-    console().print(table)
+        ]
+        for instance in instances
+    ]
+    out = console()
+    title = f"Consul at {escape(client.base_url)}"
+    out.print(fit_table(columns, rows, console=out, title=title))

@@ -204,29 +204,32 @@ def _database_label(url: str | None) -> str:
 
 
 def _print_urls(specs: list[ProcessSpec], reused: list[PidRecord]) -> None:
-    from rich.table import Table
-
     from msgen.amqp import redacted
+    from msgen.cli._tables import Column, fit_table
     from msgen.devrun import ISSUER
 
-    table = Table(title="running", title_justify="left")
-    table.add_column("service", no_wrap=True)
-    table.add_column("url", overflow="fold")
-    table.add_column("database", overflow="fold")
-    table.add_column("broker", overflow="fold")
-    for record in reused:
-        table.add_row(record.name, record.url, f"- (already running, pid {record.pid})", "")
+    columns = [
+        Column("service", key=True),
+        Column("url", key=True),
+        Column("database", drop=2),
+        Column("broker", drop=1),
+    ]
+    rows = [
+        [escape(record.name), record.url, f"- (already running, pid {record.pid})", ""]
+        for record in reused
+    ]
     missing = []
     for spec in specs:
         database = _database_label(spec.env.get("DATABASE_URL"))
         broker = "-"
         if spec.entry is not None and spec.entry.broker != "none":
             url = spec.env.get("BROKER_URL")
-            broker = redacted(url).split("@")[-1] if url else "[yellow]none[/]"
+            broker = escape(redacted(url).split("@")[-1]) if url else "[yellow]none[/]"
             if not url:
                 missing.append(spec.name)
-        table.add_row(spec.name, spec.url, escape(database), broker)
-    console().print(table)
+        rows.append([escape(spec.name), spec.url, escape(database), broker])
+    out = console()
+    out.print(fit_table(columns, rows, console=out, title="running"))
     if missing:
         console().print(
             f"[yellow]no broker for {escape(', '.join(missing))}: their events wait in their "
@@ -275,12 +278,26 @@ def ps(
     if as_json:
         print_json(rows)
         return
-    from rich.table import Table
+    from msgen.cli._tables import Column, fit_table
 
-    table = Table(title="dev processes", title_justify="left")
-    for column in ("service", "pid", "state", "url"):
-        table.add_column(column)
-    for row in rows:
-        state = "[green]running[/]" if row["running"] else "[red]exited[/]"
-        table.add_row(str(row["service"]), str(row["pid"]), state, str(row["url"]))
-    console().print(table if rows else "[dim]nothing is running[/]")
+    columns = [
+        Column("service", key=True),
+        Column("pid", justify="right"),
+        Column("state"),
+        Column("url", key=True),
+    ]
+    cells = [
+        [
+            escape(str(row["service"])),
+            str(row["pid"]),
+            "[green]running[/]" if row["running"] else "[red]exited[/]",
+            str(row["url"]),
+        ]
+        for row in rows
+    ]
+    out = console()
+    out.print(
+        fit_table(columns, cells, console=out, title="dev processes")
+        if rows
+        else "[dim]nothing is running[/]"
+    )

@@ -72,25 +72,26 @@ def doctor(
     if as_json:
         print_json({"ok": ok, "checks": [check.to_data() for check in checks]})
         raise typer.Exit(0 if ok else 1)
-    from rich.table import Table
+    from msgen.cli._tables import Column, fit_table
 
-    table = Table(title="msgen doctor", title_justify="left")
-    for column in ("check", "status", "need", "found", "used by / fix"):
-        table.add_column(column, overflow="fold")
+    columns = [
+        Column("check", key=True),
+        Column("status"),
+        Column("need", drop=1),
+        Column("found"),
+        Column("used by / fix"),
+    ]
+    rows = []
     for check in checks:
         if check.ok:
             status = "[green]ok[/]"
         else:
             status = "[bold red]missing[/]" if check.required else "[yellow]missing[/]"
         note = escape(check.used_by) if check.ok else f"[bold]fix:[/] {escape(check.fix or '')}"
-        table.add_row(
-            check.name,
-            status,
-            "required" if check.required else "[dim]optional[/]",
-            escape(check.found),
-            note,
-        )
-    console().print(table)
+        need = "required" if check.required else "[dim]optional[/]"
+        rows.append([escape(check.name), status, need, escape(check.found), note])
+    out = console()
+    out.print(fit_table(columns, rows, console=out, title="msgen doctor"))
     failed = [c.name for c in checks if c.required and not c.ok]
     if failed:
         console().print(f"[bold red]required check failed:[/] {escape(', '.join(failed))}")

@@ -23,11 +23,23 @@ def generate(
 ) -> None:
     """Write the kustomize base under deploy/k8s/ from msgen.yaml."""
     from msgen.deploy import generate_k8s
-    from msgen.manifests.k8s import dev_issuer_warning
+    from msgen.manifests.k8s import (
+        K8S_DIR,
+        dev_issuer_warning,
+        secret_commands,
+        sqlite_warnings,
+    )
 
     with locked_workspace() as workspace:
         report_outcomes(generate_k8s(workspace, force=force))
-    warning = dev_issuer_warning(workspace.model)
-    if warning is not None:
-        err_console().print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
-    console().print("Apply with: kubectl apply -k deploy/k8s")
+    model = workspace.model
+    for warning in [dev_issuer_warning(model), *sqlite_warnings(model)]:
+        if warning is not None:
+            err_console().print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    commands = secret_commands(model)
+    if commands:
+        console().print("Next: create each service's Secret (put the values in place of ...):")
+    else:
+        console().print("Next:")
+    for command in [*commands, f"kubectl apply -k {K8S_DIR}"]:
+        console().print(f"  {escape(command)}", soft_wrap=True)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from msgen.cli._ui import boundary, console, print_json
+from msgen.cli._ui import boundary, console, escape, print_json
 
 if TYPE_CHECKING:
     from msgen.workspace import ServiceEntry
@@ -47,37 +47,43 @@ def list_services(
             }
         )
         return
-    from rich.table import Table
-
-    from msgen.graph import event_label
-
-    table = Table(title=f"{model.name} ({workspace.path})", title_justify="left")
-    services = model.services.values()
-    # Event columns only when some service has a broker: the table stays narrow otherwise.
-    events = any(entry.publishes or entry.consumes for entry in services)
-    columns = ["name", "kind", "port", "features", "template", "path"]
-    if events:
-        columns[4:4] = ["publishes", "consumes"]
-    for column in columns:
-        table.add_column(column, justify="right" if column == "port" else "left")
-    for name, entry in model.services.items():
-        template = "[yellow]outdated[/]" if outdated[name] else "current"
-        cells = [
-            name,
-            entry.kind,
-            str(entry.port),
-            ", ".join(entry.feature_labels()),
-            template,
-            entry.path,
-        ]
-        if events:
-            consumes = [event_label(event, entry) for event in entry.consumes]
-            cells[4:4] = ["\n".join(entry.publishes), "\n".join(consumes)]
-        table.add_row(*cells)
     if not model.services:
         console().print(f"[dim]{model.name} has no services yet: msgen new service NAME[/]")
         return
-    console().print(table)
+    from msgen.cli._tables import Column, fit_table
+    from msgen.graph import event_label
+
+    services = model.services.values()
+    # Event columns only when some service has a broker: the table stays narrow otherwise.
+    events = any(entry.publishes or entry.consumes for entry in services)
+    columns = [
+        Column("name", key=True),
+        Column("kind", drop=2),
+        Column("port", justify="right"),
+        Column("features", drop=5),
+        Column("template"),
+        Column("path", drop=1),
+    ]
+    if events:
+        columns[4:4] = [Column("publishes", drop=4), Column("consumes", drop=3)]
+    rows = []
+    for name, entry in model.services.items():
+        template = "[yellow]outdated[/]" if outdated[name] else "current"
+        cells = [
+            escape(name),
+            entry.kind,
+            str(entry.port),
+            escape(", ".join(entry.feature_labels())),
+            template,
+            escape(entry.path),
+        ]
+        if events:
+            consumes = [event_label(event, entry) for event in entry.consumes]
+            cells[4:4] = [escape("\n".join(entry.publishes)), escape("\n".join(consumes))]
+        rows.append(cells)
+    out = console()
+    title = f"{escape(model.name)} ({escape(workspace.path)})"
+    out.print(fit_table(columns, rows, console=out, title=title))
 
 
 def _template(entry: ServiceEntry) -> str:

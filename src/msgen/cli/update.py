@@ -62,11 +62,16 @@ def _print_diff(diff: str) -> None:
 
 def _summary(results: list[ServiceUpdate], *, conflict: str) -> None:
     """One row per service; then one row per conflicted file, with where to resolve it."""
-    from rich.table import Table
+    from msgen.cli._tables import Column, fit_table
 
-    table = Table(title="msgen update", title_justify="left")
-    for column in ("service", "from", "to", "added", "modified", "deleted", "conflicts"):
-        table.add_column(column, justify="right" if column[-2:] == "ed" else "left")
+    columns = [
+        Column("service", key=True),
+        Column("from", drop=1),
+        Column("to"),
+        *(Column(heading, justify="right") for heading in ("added", "modified", "deleted")),
+        Column("conflicts"),
+    ]
+    rows = []
     for result in results:
         counts = [
             str(sum(1 for c in result.changes if c.status == status))
@@ -74,24 +79,30 @@ def _summary(results: list[ServiceUpdate], *, conflict: str) -> None:
         ]
         new = "(current)" if result.old_version == result.new_version else result.new_version
         conflicts = f"[yellow]{counts[3]}[/]" if result.conflicts else "[green]0[/]"
-        table.add_row(
-            escape(result.name),
-            escape(result.old_version or "unrecorded"),
-            escape(new),
-            *counts[:3],
-            conflicts,
+        rows.append(
+            [
+                escape(result.name),
+                escape(result.old_version or "unrecorded"),
+                escape(new),
+                *counts[:3],
+                conflicts,
+            ]
         )
-    console().print(table)
+    out = console()
+    out.print(fit_table(columns, rows, console=out, title="msgen update"))
     conflicted = [(r.name, path) for r in results for path in r.conflicts]
     if not conflicted:
         return
-    files = Table(title="conflicts", title_justify="left")
-    for column in ("service", "file", "resolve"):
-        files.add_column(column)
-    for name, path in conflicted:
-        where = "<<<<<<< markers in the file" if conflict == "inline" else f"{path}.rej"
-        files.add_row(escape(name), f"[yellow]{escape(path)}[/]", escape(where))
-    console().print(files)
+    files = [Column("service", key=True), Column("file", key=True), Column("resolve")]
+    places = [
+        [
+            escape(name),
+            f"[yellow]{escape(path)}[/]",
+            escape("<<<<<<< markers in the file" if conflict == "inline" else f"{path}.rej"),
+        ]
+        for name, path in conflicted
+    ]
+    out.print(fit_table(files, places, console=out, title="conflicts"))
 
 
 def _finish(results: list[ServiceUpdate], *, conflict: str, dry_run: bool) -> None:

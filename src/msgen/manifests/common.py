@@ -19,9 +19,11 @@ if TYPE_CHECKING:
 __all__ = [
     "GeneratedFile",
     "embedded_hash",
+    "image_name",
     "is_pristine",
     "json_file",
     "kustomization_file",
+    "service_image",
     "text_file",
     "text_hash",
     "verifies_tokens",
@@ -128,6 +130,26 @@ def upstream_env(workspace: Workspace, name: str) -> dict[str, str]:
         for upstream in sorted(set(services[name].upstreams))
         if upstream in services and upstream != name
     }
+
+
+def image_name(system: str, component: str, tag: str) -> str:
+    """``<system>-<component>:<tag>``: the one naming rule of the images msgen names.
+
+    One path component, not ``<system>/<component>``: a short name with a slash resolves to
+    the Docker Hub account ``<system>``, which anybody may own, and Compose (which tries to
+    pull a missing image before it builds) or a kubelet (``IfNotPresent``) would run a
+    stranger's image of that name. Without a slash it resolves to Docker Hub's official
+    ``library/`` namespace, which only Docker publishes to.
+    """
+    return f"{system}-{component}:{tag}"
+
+
+def service_image(workspace: Workspace, name: str) -> str:
+    """The image of a service, the same in Compose (which builds it) and Kubernetes.
+
+    Tagged with the service's ``version`` from ``msgen.yaml``.
+    """
+    return image_name(workspace.name, name, workspace.services[name].version)
 
 
 def verifies_tokens(workspace: Workspace, name: str) -> bool:

@@ -29,7 +29,9 @@ from msgen.errors import UsageError
 from msgen.manifests import issuer_image, monitoring
 from msgen.manifests.common import (
     GeneratedFile,
+    image_name,
     json_file,
+    service_image,
     text_file,
     upstream_env,
     verifies_tokens,
@@ -345,7 +347,7 @@ def _issuer(workspace: Workspace, auth: AuthSettings) -> ComposeService:
     )
     user = f"{_needed(ISSUER_UID_VAR, _RUN_GENERATE)}:{_needed(ISSUER_GID_VAR, _RUN_GENERATE)}"
     return ComposeService(
-        image=f"{workspace.name}-{ISSUER}:{__version__}",
+        image=image_name(workspace.name, ISSUER, __version__),
         build=Build(
             context=issuer_image.ISSUER_CONTEXT_DIR,
             args={arg: f"${{{arg}:-{BUILD_ARGS[arg]}}}" for arg in ("BASE_IMAGE", "PIP_INDEX_URL")},
@@ -471,7 +473,7 @@ def _service_container(
     env.update(auth_env)
     depends += waits_for
     container = ComposeService(
-        image=f"{workspace.name}-{name}:{svc.version}",
+        image=service_image(workspace, name),
         build=Build(
             context=svc.path,
             args={arg: f"${{{arg}:-{default}}}" for arg, default in BUILD_ARGS.items()},

@@ -3,7 +3,14 @@
 Per service: a ServiceAccount, a ConfigMap, one Deployment and one HorizontalPodAutoscaler
 per version (the subsets Istio routes between), a Service and a PodDisruptionBudget. Only
 GA API versions, no namespace, no site-specific defaults. Secrets are referenced, never
-written: each service reads ``<service>-env`` (its keys are listed in an annotation).
+written: each service reads ``<service>-env`` (its keys are listed in an annotation, and
+:func:`secret_commands` says how to create it).
+
+A service whose database is a SQLite file (``db: sqlite``) is one pod at a time: its
+Deployment has one replica and the ``Recreate`` strategy (no second pod ever opens the
+file), its file lives on a ReadWriteOnce PersistentVolumeClaim, and it has no HPA and no
+PodDisruptionBudget (a budget over one pod protects nothing and may only hold up a drain).
+Canary versions of it are refused: two versions cannot share the file.
 
 With ``auth:``, a service that verifies tokens (and the gateway) finds ``AUTH_ISSUER`` and
 ``AUTH_AUDIENCE`` in its ConfigMap and expects ``AUTH_CLIENT_SECRET`` from its Secret: its
@@ -15,9 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from msgen.errors import UsageError
 from msgen.manifests.common import (
     GeneratedFile,
     kustomization_file,
+    service_image,
     upstream_env,
     verifies_tokens,
     yaml_file,
@@ -27,12 +36,17 @@ from msgen.workspace import ServiceEntry, Workspace
 __all__ = [
     "K8S_DIR",
     "REGENERATE",
+    "SQLITE_VOLUME_SIZE",
     "SUPPORTED_VERSIONS",
     "Resource",
+    "check_versions",
     "dev_issuer_warning",
     "k8s_files",
+    "keeps_sqlite",
+    "secret_commands",
     "secret_keys",
     "service_resources",
+    "sqlite_warnings",
     "versions_of",
 ]
 
@@ -41,6 +55,11 @@ REGENERATE = "msgen k8s generate"
 # Kubernetes minor versions the manifests are validated against (strict) in the tests.
 SUPPORTED_VERSIONS = ("1.33", "1.34", "1.35")
 STABLE_VERSION = "v1"
+# The claim of a SQLite service's volume; the storage class is the cluster's default.
+SQLITE_VOLUME_SIZE = "1Gi"
+# Where the SQLite file lives: the image's working directory (DATABASE_URL's default is
+# sqlite+aiosqlite:///./<package>.db), the one directory the service user may write to.
+_SQLITE_DIR = "/app"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +113,58 @@ def secret_keys(workspace: Workspace, name: str) -> list[str]:
     return keys
 
 
+def secret_commands(workspace: Workspace) -> list[str]:
+    """For each service that needs its Secret, the ``kubectl`` command that creates it.
+
+    Exactly the keys of :func:`secret_keys`, each with ``...`` in place of its value: msgen
+    knows no value and writes none.
+    """
+    commands = []
+    for name in sorted(workspace.services):
+        keys = secret_keys(workspace, name)
+        if keys:
+            literals = " ".join(f"--from-literal={key}=..." for key in keys)
+            commands.append(f"kubectl create secret generic {name}-env {literals}")
+    return commands
+
+
+def keeps_sqlite(svc: ServiceEntry) -> bool:
+    """True when the service's database is a SQLite file, which one pod at a time may open."""
+    return svc.kind != "gateway" and svc.db == "sqlite"
+
+
+def sqlite_warnings(workspace: Workspace) -> list[str]:
+    """One line per SQLite service for ``k8s generate``: it runs as one pod, move it."""
+    return [
+        f"{name} keeps its database in a SQLite file: in Kubernetes it runs as one pod on "
+        "one volume (no autoscaling, down while it restarts); move it to PostgreSQL with "
+        f"msgen add postgres {name}"
+        for name in sorted(workspace.services)
+        if keeps_sqlite(workspace.services[name])
+    ]
+
+
+def check_versions(workspace: Workspace) -> None:
+    """Raise UsageError when a SQLite service has canary versions (see :func:`k8s_files`).
+
+    ``msgen mesh canary`` asks before it writes anything, when ``deploy/k8s`` exists.
+    """
+    for name in sorted(workspace.services):
+        _one_version(name, workspace.services[name])
+
+
+def _one_version(name: str, svc: ServiceEntry) -> None:
+    """Refuse canary versions of a SQLite service: each Deployment would need the file."""
+    versions = versions_of(svc)
+    if keeps_sqlite(svc) and len(versions) > 1:
+        raise UsageError(
+            f"{name} keeps its database in a SQLite file, which one pod at a time may open: "
+            f"its versions {', '.join(versions)} cannot run side by side in Kubernetes",
+            hint=f"move it to PostgreSQL first (msgen add postgres {name}), or keep one of "
+            f"them: msgen mesh canary {name} --version VERSION --promote",
+        )
+
+
 def dev_issuer_warning(workspace: Workspace) -> str | None:
     """One line for ``k8s generate`` when ``auth.provider`` is ``dev``, else None."""
     auth = workspace.auth
@@ -129,12 +200,15 @@ def _deployment(workspace: Workspace, name: str, version: str) -> Resource:
     keys = secret_keys(workspace, name)
     mounts = [{"name": "tmp", "mountPath": "/tmp"}]
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
-    if svc.kind != "gateway" and svc.db == "sqlite":
-        mounts.append({"name": "data", "mountPath": "/app"})
-        volumes.append({"name": "data", "emptyDir": {}})
+    # Without an HPA (SQLite) the Deployment sets its one replica; else the HPA owns it.
+    scaling: dict[str, Any] = {}
+    if keeps_sqlite(svc):
+        mounts.append({"name": "data", "mountPath": _SQLITE_DIR})
+        volumes.append({"name": "data", "persistentVolumeClaim": {"claimName": f"{name}-data"}})
+        scaling = {"replicas": 1, "strategy": {"type": "Recreate"}}
     container = {
         "name": name,
-        "image": f"{workspace.name}/{name}:{version}",
+        "image": service_image(workspace, name),
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": svc.port, "protocol": "TCP"}],
         "envFrom": [
@@ -164,6 +238,7 @@ def _deployment(workspace: Workspace, name: str, version: str) -> Resource:
         labels=pod_labels,
         body={
             "spec": {
+                **scaling,
                 "revisionHistoryLimit": 5,
                 "selector": {"matchLabels": {"app": name, "version": version}},
                 "template": {
@@ -199,8 +274,12 @@ def _deployment(workspace: Workspace, name: str, version: str) -> Resource:
 
 
 def service_resources(workspace: Workspace, name: str) -> dict[str, Resource]:
-    """The objects of one service, keyed by the file name they are written to."""
+    """The objects of one service, keyed by the file name they are written to.
+
+    Raises UsageError for a SQLite service with canary versions.
+    """
     svc = workspace.services[name]
+    _one_version(name, svc)
     labels = _labels(workspace, name)
     config = {"PORT": str(svc.port), "HOST": "0.0.0.0", "SERVICE_NAME": name}
     config["LOG_LEVEL"] = "INFO"
@@ -241,43 +320,67 @@ def service_resources(workspace: Workspace, name: str) -> dict[str, Resource]:
                 }
             },
         ),
-        "poddisruptionbudget.yaml": Resource(
+    }
+    if keeps_sqlite(svc):
+        resources["persistentvolumeclaim.yaml"] = _claim(name, labels)
+    else:
+        resources["poddisruptionbudget.yaml"] = Resource(
             "policy/v1",
             "PodDisruptionBudget",
             name,
             labels=labels,
             body={"spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": name}}}},
-        ),
-    }
+        )
     for version in versions_of(svc):
         resources[f"deployment-{version}.yaml"] = _deployment(workspace, name, version)
-        resources[f"hpa-{version}.yaml"] = Resource(
-            "autoscaling/v2",
-            "HorizontalPodAutoscaler",
-            f"{name}-{version}",
-            labels=_labels(workspace, name, version),
-            body={
-                "spec": {
-                    "scaleTargetRef": {
-                        "apiVersion": "apps/v1",
-                        "kind": "Deployment",
-                        "name": f"{name}-{version}",
-                    },
-                    "minReplicas": 2,
-                    "maxReplicas": 5,
-                    "metrics": [
-                        {
-                            "type": "Resource",
-                            "resource": {
-                                "name": "cpu",
-                                "target": {"type": "Utilization", "averageUtilization": 75},
-                            },
-                        }
-                    ],
-                }
-            },
-        )
+        if not keeps_sqlite(svc):
+            resources[f"hpa-{version}.yaml"] = _autoscaler(workspace, name, version)
     return resources
+
+
+def _claim(name: str, labels: dict[str, str]) -> Resource:
+    """The volume of a SQLite service's file: one node at a time, the cluster's storage class."""
+    return Resource(
+        "v1",
+        "PersistentVolumeClaim",
+        f"{name}-data",
+        labels=labels,
+        body={
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": SQLITE_VOLUME_SIZE}},
+            }
+        },
+    )
+
+
+def _autoscaler(workspace: Workspace, name: str, version: str) -> Resource:
+    return Resource(
+        "autoscaling/v2",
+        "HorizontalPodAutoscaler",
+        f"{name}-{version}",
+        labels=_labels(workspace, name, version),
+        body={
+            "spec": {
+                "scaleTargetRef": {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": f"{name}-{version}",
+                },
+                "minReplicas": 2,
+                "maxReplicas": 5,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {"type": "Utilization", "averageUtilization": 75},
+                        },
+                    }
+                ],
+            }
+        },
+    )
 
 
 def k8s_files(workspace: Workspace) -> list[GeneratedFile]:

@@ -114,3 +114,71 @@ def test_consul_instances_are_checked(in_tmp: Path) -> None:
     assert "Consul knows no instance of 'payments'" in unknown.stderr
     assert no_token.exit_code == 1
     assert "refused" in no_token.stderr
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_table_keeps_services_and_instances_whole_in_a_narrow_terminal(width: int) -> None:
+    with health_server() as base:
+        result = runner.invoke(
+            app,
+            ["check", "health", "--url", f"{base}/healthy", "--url", f"{base}/sick"],
+            env={"COLUMNS": str(width)},
+        )
+    assert result.exit_code == 1, result.output
+    netloc = base.removeprefix("http://")
+    lines = result.stdout.splitlines()
+    assert "…" not in result.stdout
+    assert max(len(line.rstrip()) for line in lines) <= width
+    for path in ("healthy", "sick"):
+        row = next(line for line in lines if f"{netloc}/{path}" in line)
+        assert netloc in row.replace(f"{netloc}/{path}", "", 1)  # the instance, whole
+    assert "database" in result.stdout  # the failing dependency of /sick is still there
+
+
+def _health(service: str, state: str) -> object:
+    from msgen.health import Probe, Target, TargetHealth
+
+    target = Target(service=service, instance=f"{service}-1", base_url=f"http://{service}")
+    ok = Probe(ok=True, status="ok", http_status=200, latency_ms=1.0)
+    refused = Probe(ok=False, status="connection refused")
+    sick = Probe(ok=False, status="HTTP 503", http_status=503, failing=("database",))
+    live, ready = {"healthy": (ok, ok), "down": (refused, refused), "not ready": (ok, sick)}[state]
+    return TargetHealth(target=target, live=live, ready=ready)
+
+
+def test_watch_prints_a_line_per_change_of_state_when_not_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import msgen.health
+    from msgen.cli.check import health as command
+
+    rounds = iter(
+        [
+            [_health("orders", "healthy"), _health("billing", "down")],
+            [_health("orders", "healthy"), _health("billing", "down")],
+            [_health("orders", "healthy"), _health("billing", "not ready")],
+            [_health("orders", "healthy"), _health("billing", "healthy")],
+        ]
+    )
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 4:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(msgen.health, "check_health", lambda *args, **kwargs: next(rounds))
+    monkeypatch.setattr(command.time, "sleep", sleep)
+    result = runner.invoke(
+        app, ["check", "health", "--url", "http://x", "--watch", "0.5"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert sleeps == [0.5] * 4
+    lines = [line.split(" ", 1)[1] for line in result.stdout.splitlines()]
+    assert lines == [
+        "billing billing-1 down (live: connection refused)",
+        "orders orders-1 healthy",
+        "billing billing-1 not ready (ready: HTTP 503; failing: database)",
+        "billing billing-1 healthy",
+    ]
+    assert "┃" not in result.stdout

@@ -104,6 +104,27 @@ def test_engine_absent_is_one_actionable_line(shop: Path, bin_dir: Path, monkeyp
     assert calls(log) == []
 
 
+@pytest.mark.parametrize("stale", ["missing", "older"])
+def test_engine_absent_is_checked_before_anything_is_regenerated(
+    shop: Path, bin_dir: Path, monkeypatch, stale: str
+) -> None:
+    compose = shop / "docker-compose.yml"
+    if stale == "older":
+        assert runner.invoke(app, ["compose", "generate"]).exit_code == 0
+        workspace = shop / "msgen.yaml"
+        workspace.write_text(workspace.read_text().replace("port: 8002", "port: 8012"))
+        os.utime(compose, (1, 1))
+    fake_bin(bin_dir, "docker", log=shop / "calls.log", code=0)
+    before = {p: p.read_bytes() for p in shop.rglob("*") if p.is_file()}
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{shop}/no-such.sock")
+    result = runner.invoke(app, ["compose", "up", "--detach"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[0].startswith("error: the Docker engine is not reachable")
+    assert len(result.stderr.splitlines()) == 2  # the error and its hint
+    assert {p: p.read_bytes() for p in shop.rglob("*") if p.is_file()} == before
+
+
 def test_no_compose_installed_is_one_actionable_line(shop: Path, bin_dir: Path, engine) -> None:
     result = runner.invoke(app, ["compose", "ps"])
     assert result.exit_code == 1
@@ -160,7 +181,10 @@ def test_up_regenerates_when_the_workspace_is_newer(shop: Path, bin_dir: Path, e
     os.utime(compose, (1, 1))
     result = runner.invoke(app, ["compose", "up", "-d"])
     assert result.exit_code == 0, result.output
-    assert "regenerating" in result.stdout
+    header, *files = result.stdout.splitlines()
+    assert header == "msgen.yaml changed: regenerating docker-compose.yml"
+    assert "  updated docker-compose.yml" in files
+    assert all(line.split()[0] in {"created", "updated"} for line in files), files
     text = compose.read_text()
     assert "127.0.0.1:8012:8012" in text
     assert "jaeger:" not in text  # the recorded --without jaeger still applies

@@ -33,6 +33,8 @@ def routes(root: Path, service: str) -> list[tuple[str, int]]:
 
 
 def test_canary_starts_shifts_and_promotes(shop: Path) -> None:
+    # billing on PostgreSQL: Kubernetes runs no canary of a SQLite service (test below).
+    (shop / "msgen.yaml").write_text(THREE_SERVICES.replace("db: sqlite", "db: postgres"))
     assert runner.invoke(app, ["k8s", "generate"]).exit_code == 0
     result = runner.invoke(app, ["mesh", "canary", "billing", "--version", "v2", "--weight", "10"])
     assert result.exit_code == 0, result.output
@@ -57,6 +59,24 @@ def test_canary_starts_shifts_and_promotes(shop: Path) -> None:
         "service.yaml",
         "serviceaccount.yaml",
     ]
+
+
+def test_canary_of_a_sqlite_service_is_refused_when_deploy_k8s_exists(shop: Path) -> None:
+    assert runner.invoke(app, ["k8s", "generate"]).exit_code == 0
+    before = {p: p.read_bytes() for p in sorted((shop / "deploy").rglob("*")) if p.is_file()}
+    workspace = (shop / "msgen.yaml").read_bytes()
+    result = runner.invoke(app, ["mesh", "canary", "billing", "--version", "v2", "--weight", "10"])
+    assert result.exit_code == 2, result.output
+    first = result.stderr.splitlines()[0]
+    assert first == (
+        "error: billing keeps its database in a SQLite file, which one pod at a time may open: "
+        "its versions v1, v2 cannot run side by side in Kubernetes"
+    )
+    assert "msgen add postgres billing" in result.stderr
+    assert (shop / "msgen.yaml").read_bytes() == workspace
+    # Nothing written, the Istio routes included.
+    after = {p: p.read_bytes() for p in sorted((shop / "deploy").rglob("*")) if p.is_file()}
+    assert after == before
 
 
 @pytest.mark.parametrize(

@@ -295,3 +295,12 @@ def test_a_killed_runs_staging_directory_is_removed_with_one_line(in_tmp: Path) 
     assert result.exit_code == 0, result.output
     assert "recovered: removed 1 leftover(s) of an interrupted msgen run" in result.stderr
     assert not stale.exists()
+
+
+def test_an_unknown_database_is_refused_in_plain_words(in_tmp: Path) -> None:
+    result = new("orders", "--db", "mysql")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--db': 'mysql' is not one of 'sqlite', 'postgres', 'none'."
+    )
+    assert list(in_tmp.iterdir()) == []

@@ -10,7 +10,7 @@ import typer
 from msgen.cli._ui import boundary, console, escape, print_json
 
 if TYPE_CHECKING:
-    from rich.table import Table
+    from rich.console import RenderableType
 
     from msgen.contracts import ContractReport
 
@@ -62,19 +62,24 @@ def check_contracts(
         raise typer.Exit(1)
 
 
-def _table(report: ContractReport) -> Table:
-    from rich.table import Table
+def _table(report: ContractReport) -> RenderableType:
+    from msgen.cli._tables import Column, fit_table
 
-    table = Table(title="contracts", title_justify="left")
-    for column in ("consumer", "event", "publisher", "verdict", "reasons"):
-        table.add_column(column, overflow="fold")
-    for check in report.checks:
-        style = _STYLE[check.verdict]
-        table.add_row(
+    columns = [
+        Column("consumer", key=True),
+        Column("event", key=True),
+        Column("publisher", drop=1),
+        Column("verdict"),
+        Column("reasons"),
+    ]
+    rows = [
+        [
             escape(check.consumer),
             escape(check.event),
             escape(", ".join(check.publishers)) or "-",
-            f"[{style}]{check.verdict}[/]",
+            f"[{_STYLE[check.verdict]}]{check.verdict}[/]",
             "\n".join(escape(reason) for reason in check.reasons()),
-        )
-    return table
+        ]
+        for check in report.checks
+    ]
+    return fit_table(columns, rows, console=console(), title="contracts")

@@ -12,7 +12,7 @@ import typer
 from msgen.cli._ui import boundary, console, escape, print_json, working
 
 if TYPE_CHECKING:
-    from rich.table import Table
+    from rich.console import RenderableType
 
     from msgen.health import Target, TargetHealth
 
@@ -103,18 +103,30 @@ def _workspace_targets(names: list[str]) -> list[Target]:
 def _watch(
     once: Callable[[], list[TargetHealth]], seconds: float, *, as_json: bool
 ) -> list[TargetHealth]:
-    from rich.live import Live
+    """Probe every ``seconds`` until Ctrl-C; the last results.
 
+    On a terminal the table refreshes in place. Elsewhere (a pipe, a log file) a table
+    redrawn in place is nothing but control codes: each target's state is printed instead,
+    one line when it is first seen and one each time it changes.
+    """
     results: list[TargetHealth] = once()
-    if as_json:
+    out = console()
+    if as_json or not out.is_terminal:
+        seen: dict[Target, str] = {}
         while True:
-            print_json([result.as_dict() for result in results])
+            if as_json:
+                print_json([result.as_dict() for result in results])
+            else:
+                for result in _changed(results, seen):
+                    out.print(_change_line(result), soft_wrap=True)
             try:
                 time.sleep(seconds)
             except KeyboardInterrupt:
                 return results
             results = once()
-    with Live(_table(results), console=console(), auto_refresh=False) as live:
+    from rich.live import Live
+
+    with Live(_table(results), console=out, auto_refresh=False) as live:
         try:
             while True:
                 time.sleep(seconds)
@@ -125,27 +137,66 @@ def _watch(
     return results
 
 
-def _table(results: list[TargetHealth]) -> Table:
-    from rich.table import Table
-
+def _changed(results: list[TargetHealth], seen: dict[Target, str]) -> list[TargetHealth]:
+    """The results whose state is new or changed since ``seen`` (updated), problems first."""
     from msgen.health import sort_key
 
-    table = Table(title="health", title_justify="left")
-    for column in ("service", "instance", "live", "ready", "failing dependency", "HTTP", "latency"):
-        table.add_column(column, justify="right" if column in {"HTTP", "latency"} else "left")
+    changed = [result for result in results if seen.get(result.target) != result.state]
+    seen.update((result.target, result.state) for result in changed)
+    return sorted(changed, key=sort_key)
+
+
+def _change_line(result: TargetHealth) -> str:
+    """``2025-05-01T12:00:03+02:00 orders 127.0.0.1:8001 down (live: connection refused)``."""
+    from datetime import datetime
+
+    target = result.target
+    who = (
+        target.service
+        if target.instance == target.service
+        else f"{target.service} {target.instance}"
+    )
+    if result.healthy:
+        why = ""
+    elif not result.live.ok:
+        why = f" (live: {result.live.status})"
+    else:
+        failing = f"; failing: {', '.join(result.ready.failing)}" if result.ready.failing else ""
+        why = f" (ready: {result.ready.status}{failing})"
+    now = datetime.now().astimezone().isoformat(timespec="seconds")
+    style = "green" if result.healthy else "red"
+    return f"{now} {escape(who)} [{style}]{escape(result.state)}[/]{escape(why)}"
+
+
+def _table(results: list[TargetHealth]) -> RenderableType:
+    from msgen.cli._tables import Column, fit_table
+    from msgen.health import sort_key
+
+    columns = [
+        Column("service", key=True),
+        Column("instance", key=True),
+        Column("live"),
+        Column("ready"),
+        Column("failing dependency"),
+        Column("HTTP", justify="right", drop=1),
+        Column("latency", justify="right", drop=2),
+    ]
+    rows = []
     for result in sorted(results, key=sort_key):
         ready = result.ready
         latency = ready.latency_ms if ready.latency_ms is not None else result.live.latency_ms
-        table.add_row(
-            escape(result.target.service),
-            escape(result.target.instance),
-            _mark(result.live.ok, result.live.status),
-            _mark(ready.ok, ready.status),
-            escape(", ".join(ready.failing)) or ("" if ready.ok else "-"),
-            str(ready.http_status or result.live.http_status or "-"),
-            f"{latency:.0f} ms" if latency is not None else "-",
+        rows.append(
+            [
+                escape(result.target.service),
+                escape(result.target.instance),
+                _mark(result.live.ok, result.live.status),
+                _mark(ready.ok, ready.status),
+                escape(", ".join(ready.failing)) or ("" if ready.ok else "-"),
+                str(ready.http_status or result.live.http_status or "-"),
+                f"{latency:.0f} ms" if latency is not None else "-",
+            ]
         )
-    return table
+    return fit_table(columns, rows, console=console(), title="health")
 
 
 def _mark(ok: bool, status: str) -> str:

@@ -68,14 +68,34 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def allowed_methods(request: Request) -> list[str]:
-    """The methods of every route at the request's path (for ``Allow`` on a 405)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """The methods some route serves at the request's path (for ``Allow`` on a 405).
+
+    Each method is tried against every route (included routers too); HEAD is served
+    wherever GET is.
+    """
+    routes = request.app.router.routes
+    allowed = {
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    }
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return [method for method in METHODS if method in allowed]
+
+
+def is_json(content_type: str | None) -> bool:
+    """``application/json`` or a ``+json`` type, parameters aside."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 async def http_exception_handler(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
@@ -94,10 +114,21 @@ async def http_exception_handler(request: Request, exc: StarletteHTTPException) 
 async def validation_exception_handler(
     request: Request, exc: RequestValidationError
 ) -> ProblemResponse:
+    """422 for invalid input; 415 for a body that is not JSON, 400 for JSON that does not parse."""
+    raw = exc.errors()
+    on_body = [error for error in raw if error["loc"][:1] == ("body",)]
+    if on_body and not is_json(request.headers.get("content-type")):
+        return problem_response(
+            request,
+            415,
+            "The request body must be JSON (Content-Type: application/json).",
+            headers={"Accept-Post": "application/json"} if request.method == "POST" else None,
+        )
+    if any(error["type"] == "json_invalid" for error in on_body):
+        return problem_response(request, 400, "The request body is not valid JSON.")
     # Only location, message and type: echoing the input back could leak data into logs.
     errors = [
-        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
-        for error in exc.errors()
+        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in raw
     ]
     return problem_response(request, 422, "The request is invalid; see errors.", errors=errors)
 
