@@ -35,6 +35,8 @@ import httpx
 import pytest
 from ruamel.yaml import YAML
 
+from msgen.topology import unconsumed_env
+from msgen.workspace import load_workspace
 from tests import brokerkit
 from tests.conftest import require_service
 from tests.servicekit import (
@@ -389,18 +391,31 @@ def world(system: System) -> Iterator[World]:
             "BROKER_EXCHANGE": f"{prefix}.events",
             "OTEL_TRACES_EXPORTER": "none",
         }
+        # As dev up, Compose and Kubernetes set it: the events nobody consumes (order_paid,
+        # payment_created, ...) are published without waiting for a queue.
+        model = load_workspace(system.root / "msgen.yaml").model
         orders = Server(
             system.orders,
             system.orders_python,
             "orders",
-            {**common, "DATABASE_URL": orders_db, "BROKER_QUEUE": f"{prefix}.orders"},
+            {
+                **common,
+                **unconsumed_env(model, "orders"),
+                "DATABASE_URL": orders_db,
+                "BROKER_QUEUE": f"{prefix}.orders",
+            },
             port=free_port(),  # a restart comes back where clients expect it
         )
         payments = Server(
             system.payments,
             system.payments_python,
             "payments",
-            {**common, "DATABASE_URL": payments_db, "BROKER_QUEUE": f"{prefix}.payments"},
+            {
+                **common,
+                **unconsumed_env(model, "payments"),
+                "DATABASE_URL": payments_db,
+                "BROKER_QUEUE": f"{prefix}.payments",
+            },
             port=free_port(),
         )
         world = World(system, prefix, proxy, orders, payments, orders_db, payments_db)

@@ -38,6 +38,7 @@ from typing import IO, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from msgen.errors import DevRunError, PortInUseError, UsageError, WorkspaceInvalidError
+from msgen.topology import unconsumed_env
 from msgen.workspace import AuthSettings, ServiceEntry, WorkspaceFile
 
 __all__ = [
@@ -169,6 +170,7 @@ def plan(workspace: WorkspaceFile, options: DevOptions) -> list[ProcessSpec]:
             env["DATABASE_URL"] = _database_url(root, name, package, entry, options)
         if entry.broker != "none" and options.broker_url:
             env["BROKER_URL"] = options.broker_url
+        env.update(unconsumed_env(workspace.model, name))
         if auth is not None and workspace.model.auth_answers(entry.kind, entry.db)["auth"]:
             env["AUTH_ISSUER"] = auth.issuer
             env["AUTH_AUDIENCE"] = auth.audience

@@ -26,7 +26,20 @@ if TYPE_CHECKING:
 
     from msgen.workspace import Workspace
 
-__all__ = ["ConsumerQueue", "Declared", "Topology", "declare", "definitions", "system_topology"]
+__all__ = [
+    "UNCONSUMED_SETTING",
+    "ConsumerQueue",
+    "Declared",
+    "Topology",
+    "declare",
+    "definitions",
+    "system_topology",
+    "unconsumed_env",
+    "unconsumed_events",
+]
+
+UNCONSUMED_SETTING = "OUTBOX_UNCONSUMED_EVENTS"
+"""The generated services' setting: their events no service consumes (a JSON list)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +105,31 @@ def system_topology(workspace: Workspace) -> Topology:
         if entry.kind == "service" and entry.broker == "rabbitmq" and entry.consumes
     )
     return Topology(exchange=f"{workspace.name}.events", queues=queues)
+
+
+def unconsumed_events(workspace: Workspace, name: str) -> list[str]:
+    """The events ``name`` publishes that no service of the workspace consumes.
+
+    The services publish every other event ``mandatory``, and keep one that no queue takes
+    in their outbox until its consumer's queue exists; these ones nobody will ever wait
+    for, so they are published without (and never pile up in the outbox).
+    """
+    consumed = {event for entry in workspace.services.values() for event in (entry.consumes or ())}
+    entry = workspace.services[name]
+    return sorted(event for event in entry.publishes if event not in consumed)
+
+
+def unconsumed_env(workspace: Workspace, name: str) -> dict[str, str]:
+    """``OUTBOX_UNCONSUMED_EVENTS`` of a service with a broker; nothing for one without.
+
+    dev up, Compose and Kubernetes set it from the workspace.
+    """
+    import json
+
+    entry = workspace.services[name]
+    if entry.kind != "service" or entry.broker != "rabbitmq":
+        return {}
+    return {UNCONSUMED_SETTING: json.dumps(unconsumed_events(workspace, name))}
 
 
 def definitions(topology: Topology, *, vhost: str = "/") -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 import aio_pika
 import pytest
 
-from msgen.topology import definitions, system_topology
+from msgen.topology import definitions, system_topology, unconsumed_env, unconsumed_events
 from msgen.workspace import Workspace
 from tests.cli.dlq.conftest import EVENT, System, _on_channel, workspace_yaml
 from tests.clikit import msgen
@@ -208,3 +208,31 @@ def test_a_system_without_consumers_declares_only_its_exchange(
             await channel.exchange_delete(f"{name}.events")
 
         _on_channel(delete)
+
+
+def test_the_events_nobody_consumes_are_published_without_waiting() -> None:
+    workspace = Workspace.model_validate(
+        {
+            "name": "shop",
+            "services": {
+                "orders": {
+                    "path": "orders",
+                    "port": 8001,
+                    "broker": "rabbitmq",
+                    "publishes": ["orders.order_created", "orders.order_deleted"],
+                },
+                "billing": {
+                    "path": "billing",
+                    "port": 8002,
+                    "broker": "rabbitmq",
+                    "consumes": ["orders.order_created"],
+                },
+                "mail": {"path": "mail", "port": 8003, "broker": "none"},
+            },
+        }
+    )
+    assert unconsumed_events(workspace, "orders") == ["orders.order_deleted"]
+    assert unconsumed_env(workspace, "orders") == {
+        "OUTBOX_UNCONSUMED_EVENTS": '["orders.order_deleted"]'
+    }
+    assert unconsumed_env(workspace, "mail") == {}

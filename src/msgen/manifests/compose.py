@@ -38,6 +38,7 @@ from msgen.manifests.common import (
     yaml_file,
 )
 from msgen.manifests.compose_model import Build, ComposeFile, ComposeService, Healthcheck
+from msgen.topology import unconsumed_env
 from msgen.workspace import AuthSettings, ServiceEntry, Workspace
 
 __all__ = [
@@ -455,6 +456,7 @@ def _service_container(
             depends.append("rabbitmq")
         else:
             env["BROKER_URL"] = _external("BROKER_URL", "rabbitmq")
+        env.update(unconsumed_env(workspace, name))
     if svc.discovery == "consul":
         if selection.has("consul"):
             env["CONSUL_HTTP_ADDR"] = "http://consul:8500"

@@ -31,6 +31,7 @@ from msgen.manifests.common import (
     verifies_tokens,
     yaml_file,
 )
+from msgen.topology import unconsumed_env
 from msgen.workspace import ServiceEntry, Workspace
 
 __all__ = [
@@ -284,6 +285,7 @@ def service_resources(workspace: Workspace, name: str) -> dict[str, Resource]:
     config = {"PORT": str(svc.port), "HOST": "0.0.0.0", "SERVICE_NAME": name}
     config["LOG_LEVEL"] = "INFO"
     config.update(upstream_env(workspace, name))
+    config.update(unconsumed_env(workspace, name))
     if "tracing" in svc.features:
         config["OTEL_SERVICE_NAME"] = name
     if workspace.auth is not None and verifies_tokens(workspace, name):
