@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -23,8 +24,11 @@ import yaml
 from msgen.manifests.compose import RABBITMQ_DEFINITIONS_FILE, compose_files, select_infra
 from msgen.topology import definitions, system_topology
 from msgen.workspace import Workspace
+from tests import brokerkit
 from tests.manifestkit import THREE_SERVICES
-from tests.servicekit import BROKER_URL
+
+PYTHON = Path(sys.executable)
+"""An interpreter with aio-pika (msgen's own), for tests.brokerkit."""
 
 
 def generated(workspace: Workspace) -> dict[str, str]:
@@ -106,22 +110,8 @@ def test_the_healthcheck_imports_the_topology_once_per_change(tmp_path: Path) ->
 
 
 def _queue_exists(queue: str, *, wait: float = 5.0) -> bool:
-    import asyncio
-
-    import aio_pika
-
-    async def check() -> bool:
-        connection = await aio_pika.connect(BROKER_URL)
-        async with connection:
-            channel = await connection.channel()
-            try:
-                await channel.declare_queue(queue, passive=True)
-            except aio_pika.exceptions.ChannelClosed:
-                return False
-            return True
-
     deadline = time.monotonic() + wait  # rabbitmqctl's import is asynchronous
-    while not asyncio.run(check()):
+    while brokerkit.consumer_count(PYTHON, queue) < 0:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)
@@ -129,17 +119,8 @@ def _queue_exists(queue: str, *, wait: float = 5.0) -> bool:
 
 
 def _delete(name: str) -> None:
-    import asyncio
-
-    import aio_pika
-
-    async def delete() -> None:
-        connection = await aio_pika.connect(BROKER_URL)
-        async with connection:
-            channel = await connection.channel()
-            for queue in (f"{name}.billing", f"{name}.billing.dlq"):
-                await channel.queue_delete(queue)
-            for exchange in (f"{name}.events", f"{name}.billing.dlx"):
-                await channel.exchange_delete(exchange)
-
-    asyncio.run(delete())
+    brokerkit.delete(
+        PYTHON,
+        queues=[f"{name}.billing", f"{name}.billing.dlq"],
+        exchanges=[f"{name}.events", f"{name}.billing.dlx"],
+    )

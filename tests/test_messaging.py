@@ -125,6 +125,20 @@ class Run:
     def pending(self) -> int:
         return int(self.sql(self.orders_db, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0])
 
+    def workspace(self) -> Path:
+        """A workspace describing this run's system, for msgen's own commands to operate it:
+        its name gives the exchange and queue names the services were started with."""
+        root = self.shop.root / f"workspace-{self.name}"
+        root.mkdir(exist_ok=True)
+        (root / "msgen.yaml").write_text(
+            f"schema: 1\nname: {self.name}\nservices:\n"
+            f"  orders: {{path: orders, port: 8001, broker: rabbitmq, "
+            f"publishes: [{EVENT}, {UPDATED}]}}\n"
+            f"  billing: {{path: billing, port: 8002, broker: rabbitmq, "
+            f"consumes: [{EVENT}, {UPDATED}]}}\n"
+        )
+        return root
+
     def wait_for_consumer(self) -> None:
         wait_until(lambda: brokerkit.consumer_count(self.shop.billing_python, self.queue) > 0)
 
@@ -452,15 +466,7 @@ def test_the_topology_declared_ahead_takes_events_before_the_consumer_ever_ran(
     """``msgen broker declare`` (as ``dev up`` runs it) before any service: orders' first
     20 events go straight into billing's queue (none held back), and billing, started
     later, accepts the queue as its own and applies them."""
-    workspace = world.shop.root / f"declare-{world.name}"
-    workspace.mkdir()
-    (workspace / "msgen.yaml").write_text(
-        f"schema: 1\nname: {world.name}\nservices:\n"
-        f"  orders: {{path: orders, port: 8001, broker: rabbitmq}}\n"
-        f"  billing: {{path: billing, port: 8002, broker: rabbitmq, "
-        f"consumes: [{EVENT}, {UPDATED}]}}\n"
-    )
-    monkeypatch.chdir(workspace)
+    monkeypatch.chdir(world.workspace())
     code, _, err = msgen("broker", "declare", "--broker", BROKER_URL)
     assert code == 0, err
     world.orders.start()
@@ -581,14 +587,7 @@ def test_dead_letters_redriven_after_the_cause_is_fixed_are_applied_once(
     assert world.applied() == (0, 0)
     world.execute(world.billing_db, "ALTER TABLE received_events DROP CONSTRAINT refuse_all")
 
-    workspace = world.shop.root / f"redrive-{world.name}"
-    workspace.mkdir()
-    (workspace / "msgen.yaml").write_text(
-        f"schema: 1\nname: {world.name}\nservices:\n"
-        f"  orders: {{path: orders, port: 8001, broker: rabbitmq, publishes: [{EVENT}]}}\n"
-        f"  billing: {{path: billing, port: 8002, broker: rabbitmq, consumes: [{EVENT}]}}\n"
-    )
-    monkeypatch.chdir(workspace)
+    monkeypatch.chdir(world.workspace())
     code, out, err = msgen("dlq", "redrive", "billing", "--all", "--broker", BROKER_URL)
     assert code == 0, err
     assert f"Redrove 10 of 10 from {dlq}" in out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -110,6 +111,11 @@ async def connection(url: str) -> AsyncIterator[AbstractConnection]:
     from aiormq.exceptions import AMQPError, ProbableAuthenticationError
 
     where = redacted(url)
+    # aiormq logs each failed connection attempt; the error raised here is already one line.
+    for name in ("aiormq", "aio_pika"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(logging.NullHandler())
     try:
         conn = await aio_pika.connect(url, timeout=CONNECT_TIMEOUT)
     except ProbableAuthenticationError as exc:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from msgen.cli._options import AsJson, Broker
 from msgen.cli._ui import boundary, console, escape, print_json, working
 
 __all__ = ["app"]
@@ -16,17 +16,6 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Declare every consumer's queue on RabbitMQ from msgen.yaml, before any publisher runs.",
 )
-
-Broker = Annotated[
-    str | None,
-    typer.Option(
-        "--broker",
-        envvar="BROKER_URL",
-        help="RabbitMQ URL, as for msgen dev up --broker "
-        "(default: the local amqp://guest:guest@127.0.0.1:5672/).",
-    ),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 @app.command("declare")
@@ -42,10 +31,6 @@ def declare(broker: Broker = None, as_json: AsJson = False) -> None:
     from msgen.topology import system_topology
     from msgen.workspace import open_workspace
 
-    for name in ("aiormq", "aio_pika"):  # the error is already one line
-        logger = logging.getLogger(name)
-        if not logger.handlers:
-            logger.addHandler(logging.NullHandler())
     topology = system_topology(open_workspace(Path.cwd()).model)
     url = broker_url(broker)
     with working(f"declaring on {redacted(url)}", enabled=not as_json):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
+from msgen.cli._options import AsJson, Broker
 from msgen.cli._ui import boundary, console, err_console, escape, print_json, working
 
 if TYPE_CHECKING:
@@ -28,16 +28,6 @@ app = typer.Typer(
 )
 
 Service = Annotated[str, typer.Argument(help="A service that consumes events.", show_default=False)]
-Broker = Annotated[
-    str | None,
-    typer.Option(
-        "--broker",
-        envvar="BROKER_URL",
-        help="RabbitMQ URL, as for msgen dev up --broker "
-        "(default: the local amqp://guest:guest@127.0.0.1:5672/).",
-    ),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 MIN_REASON = 20
 """Below this much room for the reason, list prints a block per message, not a table."""
@@ -49,11 +39,6 @@ def _queue(service: str, broker: str | None) -> DeadLetterQueue:
     from msgen.dlq import dead_letter_queue
     from msgen.workspace import open_workspace
 
-    # aiormq logs each failed connection attempt; the error is already one line.
-    for name in ("aiormq", "aio_pika"):
-        logger = logging.getLogger(name)
-        if not logger.handlers:
-            logger.addHandler(logging.NullHandler())
     workspace = open_workspace(Path.cwd())
     return dead_letter_queue(workspace.model, service, url=broker)
 
