@@ -14,13 +14,6 @@ from tests.manifestkit import THREE_SERVICES
 runner = CliRunner()
 
 
-@pytest.fixture
-def shop(tree, monkeypatch) -> Path:
-    root = tree({"msgen.yaml": THREE_SERVICES})
-    monkeypatch.chdir(root)
-    return root
-
-
 def test_generate_writes_compose_env_and_monitoring(shop: Path) -> None:
     result = runner.invoke(app, ["compose", "generate"])
     assert result.exit_code == 0, result.output

@@ -56,13 +56,6 @@ def engine(monkeypatch) -> Iterator[None]:
     server.server_close()
 
 
-@pytest.fixture
-def shop(tree, monkeypatch) -> Path:
-    root = tree({"msgen.yaml": THREE_SERVICES})
-    monkeypatch.chdir(root)
-    return root
-
-
 def fake_bin(directory: Path, name: str, *, log: Path, code: int, compose_v2: bool = True) -> None:
     """An executable that appends its argv (as JSON) to ``log`` and exits with ``code``."""
     directory.mkdir(exist_ok=True)

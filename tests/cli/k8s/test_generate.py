@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -14,13 +13,6 @@ from msgen.workspace import Workspace
 from tests.manifestkit import THREE_SERVICES
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def shop(tree, monkeypatch) -> Path:
-    root = tree({"msgen.yaml": THREE_SERVICES})
-    monkeypatch.chdir(root)
-    return root
 
 
 def test_generate_warns_once_per_sqlite_service(shop: Path) -> None:

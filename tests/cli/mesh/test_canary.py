@@ -16,13 +16,6 @@ from tests.manifestkit import THREE_SERVICES
 runner = CliRunner()
 
 
-@pytest.fixture
-def shop(tree, monkeypatch) -> Path:
-    root = tree({"msgen.yaml": THREE_SERVICES})
-    monkeypatch.chdir(root)
-    return root
-
-
 def versions(root: Path, service: str) -> dict[str, int]:
     return yaml.safe_load((root / "msgen.yaml").read_text())["services"][service].get("versions")
 
