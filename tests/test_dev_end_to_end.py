@@ -239,3 +239,105 @@ def test_system_with_gateway_and_events_on_real_postgres_and_rabbitmq(tmp_path: 
                 exchanges=[f"{system}.events", f"{queue}.dlx"],
             )
     assert pids and not any(alive(pid) for pid in pids.values())
+
+
+def test_reload_restarts_only_the_changed_service_warm_after_its_upstreams(
+    tmp_path: Path,
+) -> None:
+    """billing calls orders: it starts once orders is ready; an edit of orders restarts
+    orders alone (warm, from its spare), a broken edit shows its error on the console, the
+    fix brings it back; SIGTERM stops every process, spares included."""
+    import threading
+
+    from tests.waiting import cpu_idle, pids, wait_for
+
+    root = tmp_path / "shop"
+    orders_port, billing_port = free_port(), free_port()
+    render(root, "orders", port=orders_port)
+    render(root, "billing", port=billing_port, upstreams=("orders",))
+    proc = subprocess.Popen(
+        [MSGEN, "dev", "up", "--reload"],
+        cwd=root,
+        env=msgen_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        lines.extend(iter(proc.stdout.readline, ""))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def said(text: str) -> bool:
+        return any(text in line for line in list(lines))
+
+    def spare_pids() -> set[int]:
+        return pids(str(root / ".msgen" / "spare.py"))
+
+    main = root / "orders" / "src" / "orders" / "main.py"
+    original = main.read_text()
+
+    def edit(version: int) -> float:
+        """Add a route answering ``version``; the seconds until it answers."""
+        main.write_text(
+            original + f'\n\n@app.get("/reloaded", include_in_schema=False)\n'
+            f"async def reloaded() -> dict[str, int]:\n    return {{'version': {version}}}\n"
+        )
+        saved = time.monotonic()
+
+        def answers() -> bool:
+            try:
+                got = httpx.get(f"http://127.0.0.1:{orders_port}/reloaded", timeout=1)
+            except httpx.TransportError:
+                return False
+            return got.status_code == 200 and got.json() == {"version": version}
+
+        wait_for(answers, timeout=60, what=f"orders to answer version {version}")
+        return time.monotonic() - saved
+
+    everything: set[int] = set()
+    try:
+        wait_for(lambda: said("watching src/"), timeout=240, what="dev up --reload")
+        order = [line.strip() for line in lines if line.startswith(("orders:", "billing:"))]
+        assert order.index("billing: waiting for orders") < order.index("orders: starting")
+        ready = next(i for i, line in enumerate(order) if line.startswith("orders: ready"))
+        assert ready < order.index("billing: starting")
+        billing = pids(f"billing.main:app --host 127.0.0.1 --port {billing_port}")
+        everything |= billing
+        # the spares (one per service) have imported their libraries
+        wait_for(lambda: len(spare_pids()) == 2, timeout=60, what="a spare per service")
+        everything |= spare_pids()
+        # Saves a person makes, a few seconds apart: each finds a spare that has finished
+        # importing (one saved sooner waits for the rest of its import: docs/operations.md).
+        seconds = []
+        for version in (1, 2):
+            wait_for(lambda: all(cpu_idle(pid) for pid in spare_pids()), timeout=60, what="spares")
+            seconds.append(edit(version))
+        print(f"reload, save to answer: {', '.join(f'{s:.2f} s' for s in seconds)}")
+        assert said("orders: src/orders/main.py changed: restarting")
+        assert said("orders answers again")
+        assert max(seconds) < 2.0, seconds
+        assert pids(f"billing.main:app --host 127.0.0.1 --port {billing_port}") == billing
+        everything |= pids(f"orders.main:app --host 127.0.0.1 --port {orders_port}")
+
+        main.write_text(original + "\ndef broken(:\n")
+        wait_for(lambda: said("SyntaxError"), timeout=30, what="the error on the console")
+        wait_for(lambda: said("orders exited with code 1"), timeout=30, what="the exit")
+        assert said("billing") and pids(f"billing.main:app --host 127.0.0.1 --port {billing_port}")
+        edit(3)
+        everything |= pids(f"orders.main:app --host 127.0.0.1 --port {orders_port}")
+        everything |= spare_pids()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, "".join(lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        reader.join(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert "stopping" in "".join(lines)
+    wait_for(lambda: not any(alive(pid) for pid in everything), timeout=30, what="all stopped")

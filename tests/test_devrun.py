@@ -9,6 +9,7 @@ import pytest
 from msgen import amqp
 from msgen.devrun import (
     DevOptions,
+    ProcessSpec,
     check_ports,
     find_broker,
     last_error_line,
@@ -156,3 +157,101 @@ def test_a_failed_start_is_told_by_the_last_line_of_its_log(tmp_path: Path) -> N
     assert last_error_line(log) is None
     assert last_error_line(tmp_path / "missing.log") is None
     assert last_error_line(None) is None
+
+
+CALLING = """\
+schema: 1
+name: shop
+auth: {{provider: dev, issuer: "http://127.0.0.1:{issuer}", audience: msgen}}
+services:
+  orders: {{path: orders, port: {orders}}}
+  billing: {{path: billing, port: {billing}, upstreams: [orders]}}
+  reports: {{path: reports, port: {reports}, upstreams: [billing, orders]}}
+  ping: {{path: ping, port: {ping}, upstreams: [pong]}}
+  pong: {{path: pong, port: {pong}, upstreams: [ping]}}
+  edge: {{kind: gateway, path: edge, port: {edge}, db: none,
+          upstreams: [orders, billing, reports, ping, pong]}}
+"""
+
+
+@pytest.fixture
+def calling(tree):
+    names = ("issuer", "orders", "billing", "reports", "ping", "pong", "edge")
+    root = tree({"msgen.yaml": CALLING.format(**{name: free_port() for name in names})})
+    return load_workspace(root / "msgen.yaml")
+
+
+def test_services_start_after_the_upstreams_they_call(calling) -> None:
+    from msgen.devrun import ISSUER, waits_for
+
+    specs = plan(calling, DevOptions())
+    stages = {spec.name: spec.stage for spec in specs}
+    assert stages == {
+        ISSUER: 0,
+        "orders": 1,
+        "billing": 2,
+        "reports": 3,
+        "pong": 1,  # a cycle is cut where it is met: one of the two starts first
+        "ping": 2,
+        "edge": 4,
+    }
+    by_name = {spec.name: spec for spec in specs}
+    assert waits_for(by_name["orders"], specs) == [ISSUER]
+    assert waits_for(by_name["reports"], specs) == [ISSUER, "orders", "billing"]
+    assert waits_for(by_name["pong"], specs) == [ISSUER]
+    # Started alone, a service waits for nothing that does not run here.
+    alone = plan(calling, DevOptions(services=("reports",)))
+    assert {spec.name: spec.stage for spec in alone} == {ISSUER: 0, "reports": 1}
+
+
+def test_start_in_stages_tells_what_each_waits_for_and_starts_in_order(tmp_path: Path) -> None:
+    """Real processes (python -m http.server) as three services: a <- b <- c, and d alone."""
+    import dataclasses
+
+    from msgen.devrun import Running, start, start_in_stages, terminate
+    from msgen.workspace import ServiceEntry
+
+    def spec(name: str, stage: int, upstreams: list[str]) -> ProcessSpec:
+        port = free_port()
+        return ProcessSpec(
+            name=name,
+            directory=tmp_path,
+            args=("-m", "http.server", "--bind", "127.0.0.1", str(port)),
+            env={},
+            port=port,
+            host="127.0.0.1",
+            port_setting=f"services.{name}.port",
+            health_path="/",
+            stage=stage,
+            entry=ServiceEntry(path=name, port=port, upstreams=upstreams),
+        )
+
+    specs = [spec("a", 1, []), spec("b", 2, ["a"]), spec("c", 3, ["b", "a"]), spec("d", 1, [])]
+    told: list[tuple[str, str]] = []
+    started: list[Running] = []
+    order: list[str] = []
+
+    def launch(process: ProcessSpec) -> Running:
+        order.append(process.name)
+        return start(dataclasses.replace(process), on_line=None)
+
+    try:
+        start_in_stages(
+            specs, launch, started, on_state=lambda s, state: told.append((s.name, state))
+        )
+    finally:
+        terminate(started, grace=2)
+    assert order == ["a", "d", "b", "c"]
+    assert told == [
+        ("b", "waiting for a"),
+        ("c", "waiting for a, b"),
+        ("a", "starting"),
+        ("d", "starting"),
+        ("a", "ready"),
+        ("d", "ready"),
+        ("c", "waiting for b"),
+        ("b", "starting"),
+        ("b", "ready"),
+        ("c", "starting"),
+        ("c", "ready"),
+    ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 def wait_for(condition: Callable[[], object], *, timeout: float = 30, what: str = "") -> None:
@@ -15,6 +17,27 @@ def wait_for(condition: Callable[[], object], *, timeout: float = 30, what: str 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what or condition}")
         time.sleep(0.05)
+
+
+def pids(pattern: str) -> set[int]:
+    """The processes whose command line contains ``pattern`` (pgrep -f)."""
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True, check=False)
+    return {int(pid) for pid in found.stdout.split()}
+
+
+def cpu_idle(pid: int, *, over: float = 0.25) -> bool:
+    """Whether process ``pid`` used no CPU time for ``over`` seconds (a waiting process)."""
+
+    def cpu() -> tuple[str, ...]:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return ()
+        return tuple(stat.rsplit(") ", 1)[1].split()[11:13])  # utime, stime
+
+    before = cpu()
+    time.sleep(over)
+    return bool(before) and before == cpu()
 
 
 class StatusServer(ThreadingHTTPServer):

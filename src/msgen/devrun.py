@@ -48,6 +48,7 @@ __all__ = [
     "ProcessSpec",
     "Reporter",
     "Running",
+    "StartState",
     "check_ports",
     "find_broker",
     "last_error_line",
@@ -63,6 +64,7 @@ __all__ = [
     "terminate",
     "to_start",
     "wait_ready",
+    "waits_for",
     "write_pidfile",
 ]
 
@@ -201,7 +203,45 @@ def plan(workspace: WorkspaceFile, options: DevOptions) -> list[ProcessSpec]:
                 client_scopes=client_scopes,
             )
         )
-    return specs
+    return _in_dependency_order(specs)
+
+
+def _in_dependency_order(specs: list[ProcessSpec]) -> list[ProcessSpec]:
+    """Each service one stage after the upstreams it calls that run here.
+
+    So its upstreams answer ready before it starts; the issuer (stage 0) before any service.
+
+    A cycle of upstreams (a calls b, b calls a) is cut where it is met: one of them starts
+    first.
+    """
+    calls = {
+        spec.name: [u for u in spec.entry.upstreams if u != spec.name]
+        for spec in specs
+        if spec.entry is not None
+    }
+    stages: dict[str, int] = {}
+
+    def stage_of(name: str, path: tuple[str, ...]) -> int:
+        if name not in stages:
+            upstreams = [u for u in calls[name] if u in calls and u not in path]
+            stages[name] = 1 + max((stage_of(u, (*path, name)) for u in upstreams), default=0)
+        return stages[name]
+
+    return [
+        spec if spec.entry is None else dataclasses.replace(spec, stage=stage_of(spec.name, ()))
+        for spec in specs
+    ]
+
+
+def waits_for(spec: ProcessSpec, specs: Sequence[ProcessSpec]) -> list[str]:
+    """The processes of ``specs`` that ``spec`` waits for.
+
+    Those of earlier stages it needs: its upstreams, and the issuer when it verifies tokens.
+    """
+    needs = set(spec.entry.upstreams if spec.entry is not None else ())
+    if "AUTH_ISSUER" in spec.env:
+        needs.add(ISSUER)
+    return [s.name for s in specs if s.name in needs and s.stage < spec.stage]
 
 
 def _issuer_spec(workspace: WorkspaceFile, auth: AuthSettings, options: DevOptions) -> ProcessSpec:
@@ -490,16 +530,23 @@ class Running:
 
 
 def start(
-    spec: ProcessSpec, *, log: IO[str] | None = None, on_line: Callable[[str, str], None] | None
+    spec: ProcessSpec,
+    *,
+    log: IO[str] | None = None,
+    on_line: Callable[[str, str], None] | None,
+    stdin: int = subprocess.DEVNULL,
 ) -> Running:
-    """Start one process; its output goes to ``log`` (detached) or ``on_line`` line by line."""
+    """Start one process; its output goes to ``log`` (detached) or ``on_line`` line by line.
+
+    ``stdin=subprocess.PIPE`` gives it an input (:mod:`msgen.reload`'s spares wait on it).
+    """
     process = subprocess.Popen(
         spec.argv(),
         cwd=spec.directory,
         env={**_base_env(), **spec.env},
         stdout=log if log is not None else subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
+        stdin=stdin,
         text=True,
         start_new_session=True,
     )
@@ -527,6 +574,12 @@ def terminate(processes: Sequence[Running], *, grace: float = 10.0) -> None:
             running.process.wait(timeout=1)
         for reader in running.readers:
             reader.join(timeout=1)
+        if any(reader.is_alive() for reader in running.readers):
+            continue  # a reader still reading: its stream closes with it
+        for stream in (running.process.stdin, running.process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
 
 
 def stop_pids(pids: Sequence[int], *, grace: float = 10.0) -> list[int]:
@@ -567,23 +620,47 @@ def _alive(pid: int) -> bool:
     return True
 
 
+StartState = Callable[[ProcessSpec, str], None]
+"""Told each change of a process's start: ``waiting for orders``, ``starting``, ``ready``."""
+
+
 def start_in_stages(
     specs: Sequence[ProcessSpec],
     launch: Callable[[ProcessSpec], Running],
     started: list[Running],
     *,
     timeout: float = 60.0,
+    on_state: StartState | None = None,
 ) -> None:
     """Start ``specs`` with ``launch`` stage by stage, each stage ready before the next.
 
     Every process started is appended to ``started`` at once, so that the caller can stop
-    them all when a later one fails.
+    them all when a later one fails. ``on_state`` hears what each process waits for, when
+    it starts and when it is ready.
     """
-    for stage in sorted({spec.stage for spec in specs}):
+    tell = on_state or (lambda _spec, _state: None)
+    ready: set[str] = set()
+    told: dict[str, list[str]] = {}
+
+    def tell_waiting(later_than: int) -> None:
+        for spec in specs:
+            waiting = [name for name in waits_for(spec, specs) if name not in ready]
+            if spec.stage > later_than and waiting and told.get(spec.name) != waiting:
+                told[spec.name] = waiting
+                tell(spec, f"waiting for {', '.join(waiting)}")
+
+    stages = sorted({spec.stage for spec in specs})
+    tell_waiting(stages[0] if stages else 0)
+    for stage in stages:
         group = [spec for spec in specs if spec.stage == stage]
         for spec in group:
+            tell(spec, "starting")
             started.append(launch(spec))
         wait_ready(group, started, timeout=timeout)
+        ready.update(spec.name for spec in group)
+        for spec in group:
+            tell(spec, "ready")
+        tell_waiting(stage)
 
 
 def wait_ready(

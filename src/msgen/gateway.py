@@ -1,8 +1,9 @@
 """``msgen new gateway``: render the API gateway in front of the workspace's services.
 
 The gateway knows the services of the workspace at render time (recorded as its
-``upstreams``); their addresses come from settings (``UPSTREAM_<NAME>_URL``, defaulting to
-the workspace ports on 127.0.0.1, or to DNS names), or from Consul.
+``upstreams``; ``msgen update`` routes the ones added since); their addresses come from
+settings (``UPSTREAM_<NAME>_URL``, defaulting to the workspace ports on 127.0.0.1, or to DNS
+names), or from Consul.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from msgen.naming import validate_service_name
 from msgen.render import render_template
 from msgen.scaffold import adopt_render, ci_features, place, record, upstream_urls, workspace_for
 from msgen.template_versions import template_version
-from msgen.workspace import Ci, Discovery, ServiceEntry
+from msgen.workspace import Ci, Discovery, ServiceEntry, Workspace
 
 __all__ = [
     "GATEWAY_PORT",
     "NewGatewayOptions",
     "NewGatewayResult",
     "new_gateway",
+    "rendered_upstreams",
+    "routed_services",
 ]
 
 GATEWAY_PORT = 8000
@@ -55,6 +58,30 @@ class NewGatewayResult:
     adopted: bool = False
 
 
+def routed_services(workspace: Workspace, gateway: str) -> tuple[str, ...]:
+    """The services ``gateway`` routes: every service of the workspace, in its order.
+
+    Other gateways are not routed. ``msgen update`` re-derives a gateway's routes from this,
+    so a service added after the gateway is routed once the gateway is updated.
+    """
+    return tuple(
+        name
+        for name, entry in workspace.services.items()
+        if entry.kind == "service" and name != gateway
+    )
+
+
+def rendered_upstreams(urls: dict[str, str]) -> dict[str, str]:
+    """The ``upstreams`` answer the gateway is rendered with: ``urls`` sorted by name.
+
+    Copier writes the answers file with its keys sorted, and ``msgen update`` renders the
+    recorded answers as the base of its three-way merge: a gateway rendered in another order
+    would differ from that base, and the difference would be replayed as the user's edit
+    (keeping a removed service's settings, or conflicting).
+    """
+    return dict(sorted(urls.items()))
+
+
 def new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
     """Render a gateway for every service of the workspace and record it (under its lock)."""
     with lock_workspace(cwd):
@@ -73,18 +100,14 @@ def _new_gateway(options: NewGatewayOptions, *, cwd: Path) -> NewGatewayResult:
         force=options.force,
         preferred_port=GATEWAY_PORT,
     )
-    services = tuple(
-        other
-        for other, entry in workspace.model.services.items()
-        if entry.kind == "service" and other != name
-    )
+    services = routed_services(workspace.model, name)
     upstreams = upstream_urls(workspace, services, discovery=options.discovery)
     data = {
         "service_name": name,
         "package_name": name.replace("-", "_"),
         "port": placement.port,
         "discovery": options.discovery,
-        "upstreams": upstreams,
+        "upstreams": rendered_upstreams(upstreams),
         "tracing": True,
         "metrics": True,
         "msgen_version": template_version("gateway"),

@@ -104,6 +104,8 @@ class NewServiceResult:
     dry_run: bool
     adopted: bool = False
     """True when an interrupted run's complete render was recorded instead of rendering."""
+    unrouted_by: tuple[str, ...] = ()
+    """The workspace's gateways that do not route the service (until ``msgen update``)."""
 
 
 def workspace_for(cwd: Path) -> tuple[WorkspaceFile, bool]:
@@ -465,4 +467,9 @@ def _new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
         workspace_created=created,
         dry_run=options.dry_run,
         adopted=result.adopted,
+        unrouted_by=tuple(
+            gateway
+            for gateway, other in workspace.model.services.items()
+            if other.kind == "gateway" and names.service not in other.upstreams
+        ),
     )

@@ -323,11 +323,23 @@ def update_services(
             workspace, name, conflict=conflict, dry_run=dry_run, force=force, report=report
         )
         results.append(result)
-        entry = workspace.model.services[name]
-        if not dry_run and entry.template_version != result.new_version:
-            entry.template_version = result.new_version  # an update with nothing to write
-            workspace.save()
+        if not dry_run:
+            _record_unwritten(workspace, name, result)
     return results
+
+
+def _record_unwritten(workspace: WorkspaceFile, name: str, result: ServiceUpdate) -> None:
+    """What an update with nothing to write records: the version, a gateway's routes.
+
+    A gateway whose render already routes every service still gets those routes in
+    ``msgen.yaml`` when the file says otherwise (edited by hand).
+    """
+    entry = workspace.model.services[name]
+    routed = _routed_entry(workspace, entry, result.answers)
+    if entry.template_version != result.new_version or routed is not entry:
+        entry.template_version = result.new_version
+        entry.upstreams = routed.upstreams
+        workspace.save()
 
 
 def _with_version(entry: ServiceEntry, answers: Mapping[str, Any]) -> ServiceEntry:
@@ -360,6 +372,52 @@ def _auth_step(
     if any(recorded.get(key, unset.get(key)) != value for key, value in wanted.items()):
         answers.update(wanted)
     return answers
+
+
+def _routes_step(
+    workspace: WorkspaceFile, name: str, recorded: Mapping[str, Any], answers: dict[str, Any]
+) -> dict[str, Any]:
+    """A gateway's ``upstreams`` answer, when the workspace's services changed since its render.
+
+    A gateway routes every service of the workspace (:func:`msgen.gateway.routed_services`);
+    one added, removed or moved to another port since the gateway was rendered changes
+    the settings it was generated with.
+    """
+    from msgen.gateway import rendered_upstreams, routed_services
+    from msgen.scaffold import upstream_urls
+
+    entry = workspace.model.services[name]
+    if entry.kind != "gateway" or "upstreams" in answers:
+        return answers
+    services = routed_services(workspace.model, name)
+    wanted = rendered_upstreams(upstream_urls(workspace, services, discovery=entry.discovery))
+    if recorded.get("upstreams") != wanted:
+        answers["upstreams"] = wanted
+    return answers
+
+
+def _workspace_step(
+    workspace: WorkspaceFile, name: str, recorded: Mapping[str, Any], answers: dict[str, Any]
+) -> dict[str, Any]:
+    """The answers ``msgen.yaml`` derives (``auth:``, a gateway's routes) that changed."""
+    answers = _auth_step(workspace, name, recorded, answers)
+    return _routes_step(workspace, name, recorded, answers)
+
+
+def _routed_entry(
+    workspace: WorkspaceFile, entry: ServiceEntry, answers: Mapping[str, Any]
+) -> ServiceEntry:
+    """A gateway's entry with the ``upstreams`` its answers route, in workspace order.
+
+    Other entries, and a gateway that records the same services, are returned unchanged.
+    """
+    routed = answers.get("upstreams")
+    if entry.kind != "gateway" or not isinstance(routed, dict):
+        return entry
+    upstreams = [name for name in workspace.model.services if name in routed]
+    if set(upstreams) == set(entry.upstreams):
+        return entry
+    return entry.model_copy(update={"upstreams": upstreams})
 
 
 def _consumes_step(
@@ -585,6 +643,7 @@ def _recorded_entry(
 ) -> ServiceEntry:
     """The workspace entry after the update; a domain change also renames what it publishes."""
     entry = record(workspace.model.services[name], answers)
+    entry = _routed_entry(workspace, entry, answers)
     if change is not None and entry.broker != "none":
         from msgen.messaging import domain_events
 
@@ -627,7 +686,7 @@ def update_service(
     with _warm_export(exports and recorded.get("broker", "none") != "none", warm) as export:
         answers, domain_step = _domain_step(workspace, name, recorded, dict(answers or {}), domains)
         answers, domain_step = _consumes_step(workspace, name, recorded, answers, domain_step)
-        answers = _auth_step(workspace, name, recorded, answers)
+        answers = _workspace_step(workspace, name, recorded, answers)
         if old == new and not answers:
             return ServiceUpdate(
                 name=name,

@@ -63,6 +63,18 @@ def test_add_consul_changes_answers_files_and_workspace(in_tmp: Path) -> None:
     assert "already has consul" in again.stdout
 
 
+def test_add_outside_git_does_not_point_at_git_diff(in_tmp: Path) -> None:
+    made = runner.invoke(app, ["new", "service", "orders", "--defaults"])
+    assert made.exit_code == 0, made.output
+
+    result = runner.invoke(app, ["add", "consul", "orders"], terminal_width=200)
+
+    assert result.exit_code == 0, result.output
+    assert "review the files listed above" in result.stdout
+    assert "git diff" not in result.stdout
+    assert "services not under git were updated in place" in result.stdout
+
+
 def test_add_tracing_renders_telemetry_and_records_the_feature(in_tmp: Path) -> None:
     service = new(in_tmp, "--no-tracing")
     package = service / "src" / "orders"

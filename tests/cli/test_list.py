@@ -151,3 +151,29 @@ def test_list_in_a_very_narrow_terminal_prints_each_service_as_a_block(tree, mon
     block = lines[lines.index("notifications") :]
     assert ["port:", "8002"] in [line.split() for line in block]
     assert ["path:", "notifications"] in [line.split() for line in block]
+
+
+def test_list_flags_services_no_gateway_routes(tree, monkeypatch) -> None:
+    monkeypatch.chdir(tree({"msgen.yaml": WORKSPACE}))  # edge was made before orders
+    table = runner.invoke(app, ["list"], terminal_width=200)
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.splitlines()
+    (heading,) = [line for line in lines if "name" in line.split()]
+    assert "routed" in heading.replace("┃", " ").split()
+    rows = {line.split()[1]: line.split() for line in lines if "800" in line}
+    assert "no" in rows["orders"]
+    assert "-" in rows["edge"]
+    assert lines[-1] == "not routed by a gateway: orders (msgen update edge)"
+    data = json.loads(runner.invoke(app, ["list", "--json"]).stdout)
+    assert data["unrouted"] == ["orders"]
+    assert [s["routed_by"] for s in data["services"]] == [[], None]
+
+
+def test_list_names_the_gateways_that_route_each_service(tree, monkeypatch) -> None:
+    monkeypatch.chdir(tree({"msgen.yaml": EVENTS}))
+    table = runner.invoke(app, ["list"], env={"COLUMNS": "250"})
+    assert table.exit_code == 0, table.output
+    assert "routed" not in table.stdout  # every service routed: no column, no note
+    data = json.loads(runner.invoke(app, ["list", "--json"]).stdout)
+    assert data["unrouted"] == []
+    assert [s["routed_by"] for s in data["services"]] == [["gateway"], ["gateway"], None]

@@ -11,12 +11,15 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from msgen.cli import app
 from msgen.render import templates_dir
+from msgen.workspace import load_workspace
+from tests.clikit import answers, edit_workspace
 
 runner = CliRunner()
 
@@ -236,3 +239,88 @@ def test_gateway_is_updated_from_its_own_template(workspace: Path, templates: Pa
     assert (workspace / "gateway" / "README.md").read_text().endswith("Gateway template 2.\n")
     listed = json.loads(runner.invoke(app, ["list", "--json"]).stdout)["services"]
     assert [s["template_outdated"] for s in listed] == [False, False]
+
+
+def _unrouted(root: Path) -> list[str]:
+    """What ``msgen list --json`` and ``msgen graph`` say no gateway routes (they must agree)."""
+    listed = json.loads(runner.invoke(app, ["list", "--json"]).stdout)
+    mermaid = runner.invoke(app, ["graph", "-f", "mermaid"]).stdout
+    flagged = [line.split('"')[1] for line in mermaid.splitlines() if ":::unrouted" in line]
+    assert flagged == [f"{name} (not routed)" for name in sorted(listed["unrouted"])]
+    return list(listed["unrouted"])
+
+
+def test_updating_the_gateway_routes_a_service_added_after_it(workspace: Path) -> None:
+    assert runner.invoke(app, ["new", "gateway"]).exit_code == 0
+    added = runner.invoke(
+        app, ["new", "service", "billing", "--db", "none", "--defaults"], terminal_width=200
+    )
+    assert added.exit_code == 0, added.output
+    assert added.stdout.splitlines()[-1] == (
+        "gateway does not route billing yet: msgen update gateway"
+    )
+    git("add", "-A", cwd=workspace)
+    git("commit", "-qm", "gateway, billing", cwd=workspace)
+    assert _unrouted(workspace) == ["billing"]
+    tree = runner.invoke(app, ["graph"], terminal_width=200).stdout
+    assert "not routed by a gateway: billing (msgen update gateway)" in tree
+
+    result = runner.invoke(app, ["update", "gateway", "--json"])
+
+    assert result.exit_code == 0, result.output
+    [gateway] = json.loads(result.stdout)["services"]
+    assert gateway["conflicts"] == []
+    assert {"path": "src/gateway/resilience.py", "status": "modified"} in gateway["changes"]
+    assert answers(workspace / "gateway")["upstreams"] == {
+        "orders": "http://127.0.0.1:8001",
+        "billing": "http://127.0.0.1:8002",
+    }
+    settings = (workspace / "gateway" / "src" / "gateway" / "resilience.py").read_text()
+    assert 'upstream_billing_url: str = "http://127.0.0.1:8002"' in settings
+    assert '"billing": self.upstream_billing_url,' in settings
+    entry = load_workspace(workspace / "msgen.yaml").model.services["gateway"]
+    assert entry.upstreams == ["orders", "billing"]
+    assert _unrouted(workspace) == []
+    assert "not routed" not in runner.invoke(app, ["graph"], terminal_width=200).stdout
+
+
+def test_updating_the_gateway_drops_a_service_removed_from_the_workspace(
+    workspace: Path,
+) -> None:
+    assert runner.invoke(app, ["new", "service", "billing", "--db", "none"]).exit_code == 0
+    assert runner.invoke(app, ["new", "gateway"]).exit_code == 0
+    git("add", "-A", cwd=workspace)
+    git("commit", "-qm", "billing, gateway", cwd=workspace)
+
+    def remove_billing(document: Any) -> None:
+        del document["services"]["billing"]
+        document["services"]["gateway"]["upstreams"].remove("billing")
+
+    edit_workspace(workspace, remove_billing)
+    dry = runner.invoke(app, ["update", "gateway", "--dry-run"], terminal_width=200)
+    assert dry.exit_code == 0, dry.output
+    assert '-    upstream_billing_url: str = "http://127.0.0.1:8002"' in dry.stdout
+
+    result = runner.invoke(app, ["update", "gateway"])
+
+    assert result.exit_code == 0, result.output
+    assert answers(workspace / "gateway")["upstreams"] == {"orders": "http://127.0.0.1:8001"}
+    settings = (workspace / "gateway" / "src" / "gateway" / "resilience.py").read_text()
+    assert "billing" not in settings
+
+
+def test_updating_the_gateway_records_its_routes_msgen_yaml_lost(workspace: Path) -> None:
+    assert runner.invoke(app, ["new", "gateway"]).exit_code == 0
+    git("add", "-A", cwd=workspace)
+    git("commit", "-qm", "gateway", cwd=workspace)
+    edit_workspace(workspace, lambda document: document["services"]["gateway"].pop("upstreams"))
+    assert _unrouted(workspace) == ["orders"]
+
+    result = runner.invoke(app, ["update", "gateway", "--json"])
+
+    assert result.exit_code == 0, result.output
+    [gateway] = json.loads(result.stdout)["services"]
+    assert gateway["changes"] == []  # the render already routes orders
+    entry = load_workspace(workspace / "msgen.yaml").model.services["gateway"]
+    assert entry.upstreams == ["orders"]
+    assert _unrouted(workspace) == []

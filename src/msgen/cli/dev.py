@@ -15,6 +15,9 @@ import typer
 from msgen.cli._ui import boundary, console, escape, print_json
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.live import Live
+
     from msgen.devrun import PidRecord, ProcessSpec, Running
     from msgen.workspace import WorkspaceFile
 
@@ -63,16 +66,32 @@ def up(
     restart: Annotated[
         bool, typer.Option("--restart", help="Restart a service whose process dies.")
     ] = False,
+    reload: Annotated[
+        bool,
+        typer.Option(
+            "--reload",
+            help="Restart a service when a file under its src/ or its pyproject.toml changes "
+            "(only that service; foreground only).",
+        ),
+    ] = False,
 ) -> None:
     """Start the services with uvicorn, each in its own virtual environment.
 
     Services with a broker use --broker, else a RabbitMQ on 127.0.0.1:5672 if one answers;
     every consumer's queue is declared on it first (as msgen broker declare), so no event
-    published before its consumer starts is lost.
+    published before its consumer starts is lost. Each service starts once the services it
+    calls (its upstreams) answer ready.
     """
     # With auth: {provider: dev} in msgen.yaml, msgen's development issuer starts first.
     from msgen import devrun
+    from msgen.errors import UsageError
     from msgen.workspace import open_workspace
+
+    if reload and detach:
+        raise UsageError(
+            "--reload watches the files from the foreground; it cannot be detached",
+            hint="drop --detach (or --reload)",
+        )
 
     workspace = open_workspace(Path.cwd())
     broker_url = devrun.find_broker(workspace, broker)
@@ -90,7 +109,8 @@ def up(
     if detach:
         _up_detached(workspace, starting, reused)
     else:
-        _up_foreground(starting, reused, restart=restart)
+        watch = devrun.state_dir(workspace) if reload else None
+        _up_foreground(starting, reused, restart=restart, reload=watch)
 
 
 def _declare_topology(workspace: WorkspaceFile, url: str, reporter: _StatusReporter) -> None:
@@ -130,7 +150,8 @@ def _up_detached(
         return running
 
     try:
-        devrun.start_in_stages(specs, launch, processes)
+        with _StartView(specs) as view:
+            devrun.start_in_stages(specs, launch, processes, on_state=view)
     except BaseException:
         devrun.terminate(processes)
         for path in pidfiles:
@@ -142,7 +163,10 @@ def _up_detached(
     )
 
 
-def _up_foreground(specs: list[ProcessSpec], reused: list[PidRecord], *, restart: bool) -> None:
+def _up_foreground(
+    specs: list[ProcessSpec], reused: list[PidRecord], *, restart: bool, reload: Path | None
+) -> None:
+    """Run ``specs`` until Ctrl-C; ``reload``: watch them, with spares in that directory."""
     from msgen import devrun
 
     colours = {spec.name: COLOURS[i % len(COLOURS)] for i, spec in enumerate(specs)}
@@ -160,15 +184,101 @@ def _up_foreground(specs: list[ProcessSpec], reused: list[PidRecord], *, restart
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     processes: list[Running] = []
     try:
-        devrun.start_in_stages(specs, lambda spec: devrun.start(spec, on_line=on_line), processes)
+        with _StartView(specs) as view:
+            devrun.start_in_stages(
+                specs, lambda spec: devrun.start(spec, on_line=on_line), processes, on_state=view
+            )
         _print_urls(specs, reused)
-        console().print("[dim]Ctrl-C stops every service[/]")
-        _supervise(processes, on_line=on_line, restart=restart)
+        if reload is not None:
+            _watch(processes, state=reload, on_line=on_line)
+        else:
+            console().print("[dim]Ctrl-C stops every service[/]")
+            _supervise(processes, on_line=on_line, restart=restart)
     except KeyboardInterrupt:
         console().print("[yellow]stopping[/]")
     finally:
         devrun.terminate(processes)
         signal.signal(signal.SIGTERM, previous)
+
+
+class _StartView:
+    """What each process does while dev up starts them.
+
+    On a terminal, a table updated in place (gone once all are ready: the running table
+    follows); otherwise a line per change, with the seconds since the start.
+    """
+
+    def __init__(self, specs: list[ProcessSpec]) -> None:
+        self.states = {spec.name: "" for spec in specs}
+        self.began = time.monotonic()
+        self.live: Live | None = None
+
+    def __enter__(self) -> _StartView:
+        out = console()
+        if out.is_terminal:
+            from rich.live import Live
+
+            live = Live(self._table(), console=out, transient=True, refresh_per_second=8)
+            live.__enter__()
+            self.live = live
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+
+    def __call__(self, spec: ProcessSpec, state: str) -> None:
+        seconds = time.monotonic() - self.began
+        self.states[spec.name] = f"{state} ({seconds:.1f} s)" if state == "ready" else state
+        if self.live is not None:
+            self.live.update(self._table())
+        else:
+            console().print(f"[dim]{escape(spec.name)}: {escape(self.states[spec.name])}[/]")
+
+    def _table(self) -> RenderableType:
+        from msgen.cli._tables import Column, fit_table
+
+        rows = [[escape(name), escape(state)] for name, state in self.states.items()]
+        columns = [Column("service", key=True), Column("state", key=True)]
+        return fit_table(columns, rows, console=console(), title="starting")
+
+
+class _ReloadConsole:
+    """msgen.reload's events, on the console."""
+
+    def changed(self, name: str, files: list[str]) -> None:
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        console().print(f"[yellow]{escape(name)}: {escape(shown)} changed: restarting[/]")
+
+    def step(self, name: str, message: str) -> None:
+        console().print(f"[dim]{escape(name)}: {escape(message)}[/]")
+
+    def failed(self, name: str, message: str) -> None:
+        console().print(f"[bold red]{escape(name)} {escape(message)}[/]", soft_wrap=True)
+
+    def reloaded(self, name: str, seconds: float, warm: bool) -> None:
+        console().print(f"[green]{escape(name)} answers again, {seconds:.1f} s after the save[/]")
+
+
+def _watch(processes: list[Running], *, state: Path, on_line: object) -> None:
+    """Restart a service whose files change (msgen.reload) until Ctrl-C."""
+    from msgen.reload import POLL, Reloader
+
+    reloader = Reloader(
+        processes,
+        state=state,
+        on_line=on_line,  # type: ignore[arg-type]
+        events=_ReloadConsole(),
+    )
+    console().print(
+        "[dim]watching src/ and pyproject.toml of each service; Ctrl-C stops every service[/]"
+    )
+    try:
+        while True:
+            time.sleep(POLL)
+            reloader.tick()
+    finally:
+        processes[:] = reloader.processes
 
 
 def _supervise(processes: list[Running], *, on_line: object, restart: bool) -> None:

@@ -29,9 +29,12 @@ def graph(
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
     ] = None,
 ) -> None:
-    """Draw the services, their HTTP calls, their events and their infrastructure."""
+    """Draw the services, their HTTP calls, their events and their infrastructure.
+
+    Services no gateway routes are flagged (msgen update GATEWAY routes them).
+    """
     from msgen.errors import UsageError
-    from msgen.graph import build_graph, render_dot, render_image, render_mermaid
+    from msgen.graph import build_graph, render_dot, render_image, render_mermaid, unrouted_note
     from msgen.workspace import open_workspace
 
     workspace = open_workspace(Path.cwd()).model
@@ -40,6 +43,9 @@ def graph(
         if output is not None:
             raise UsageError("--output needs a file format: mermaid, dot, svg or png")
         console().print(_tree(workspace, graph))
+        note = unrouted_note(graph)
+        if note is not None:
+            console().print(f"[yellow]{escape(note)}[/]", soft_wrap=True)
         return
     if fmt == "png" and output is None and sys.stdout.isatty():
         raise UsageError("--format png writes binary data: pass --output FILE")
@@ -64,7 +70,8 @@ def _tree(workspace: Workspace, graph: Graph) -> Tree:
     root = Tree(f"[bold]{escape(graph.name)}[/]")
     for name in sorted(workspace.services):
         entry = workspace.services[name]
-        branch = root.add(f"[bold]{escape(name)}[/] [dim]{entry.kind} :{entry.port}[/]")
+        flag = " [yellow]not routed[/]" if name in graph.unrouted else ""
+        branch = root.add(f"[bold]{escape(name)}[/] [dim]{entry.kind} :{entry.port}[/]{flag}")
         if entry.versions:
             split = ", ".join(f"{v} {w}%" for v, w in sorted(entry.versions.items()))
             branch.add(f"canary: {escape(split)}")

@@ -105,6 +105,11 @@ def _summary(results: list[ServiceUpdate], *, conflict: str) -> None:
     out.print(fit_table(files, places, console=out, title="conflicts"))
 
 
+def _review(result: ServiceUpdate) -> str:
+    """How to see what an update wrote: git's diff, or the list above outside git."""
+    return "review with git diff" if result.under_git else "review the files listed above"
+
+
 def _finish(results: list[ServiceUpdate], *, conflict: str, dry_run: bool) -> None:
     conflicted = sum(len(r.conflicts) for r in results)
     if dry_run:
@@ -283,7 +288,7 @@ def _change_domain(
         then = (
             "apply it with alembic upgrade heads (the service migrates on start)"
             if kind != "command" or result.migration
-            else "review with git diff"
+            else _review(result)
         )
         console().print(
             f"[green]{past}[/] {kind} {escape(what)} in [bold]{escape(service)}[/]; {then}",
@@ -372,7 +377,7 @@ def add(
         answers = ", ".join(f"{k}={v}" for k, v in result.changed_answers.items())
         console().print(
             f"[green]Added[/] {escape(feature)} to [bold]{escape(service)}[/] "
-            f"({escape(answers)}); review with git diff",
+            f"({escape(answers)}); {_review(result.update)}",
             soft_wrap=True,
         )
     _finish([result.update], conflict=conflict, dry_run=dry_run)

@@ -82,3 +82,31 @@ def test_ci_option_picks_the_pipeline_and_is_recorded(in_tmp: Path) -> None:
     assert not (in_tmp / "gateway" / ".github").exists()
     assert "features: [tracing, metrics, ci:gitlab]" in (in_tmp / "msgen.yaml").read_text()
     assert invoke("new", "gateway", "edge", "--ci", "jenkins").exit_code == 2
+
+
+def test_a_service_added_after_the_gateways_says_how_to_route_it(in_tmp: Path) -> None:
+    assert invoke("new", "service", "orders", "--db", "none", "--defaults").exit_code == 0
+    assert invoke("new", "gateway").exit_code == 0
+    assert invoke("new", "gateway", "edge").exit_code == 0
+    result = invoke("new", "service", "billing", "--db", "none", "--defaults")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[-2:] == [
+        "gateway does not route billing yet: msgen update gateway",
+        "edge does not route billing yet: msgen update edge",
+    ]
+    entry = load_workspace(in_tmp / "msgen.yaml").model.services["gateway"]
+    assert entry.upstreams == ["orders"]  # new service stays fast: no gateway render
+
+
+def test_a_service_without_gateway_or_already_routed_gets_no_routing_line(in_tmp: Path) -> None:
+    first = invoke("new", "service", "orders", "--db", "none", "--defaults")
+    assert first.exit_code == 0, first.output
+    assert "does not route" not in first.stdout
+    assert invoke("new", "gateway").exit_code == 0
+    again = invoke("new", "service", "orders", "--db", "none", "--defaults", "--force")
+    assert again.exit_code == 0, again.output
+    assert "does not route" not in again.stdout
+    dry = invoke("new", "service", "billing", "--db", "none", "--defaults", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "does not route" not in dry.stdout

@@ -28,6 +28,10 @@ def test_outside_workspace_creates_one_and_says_so(in_tmp: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Created workspace" in result.stdout
     assert "Created service orders" in result.stdout
+    # the next steps install into a virtual environment of the service's, as the README does
+    assert "python3 -m venv .venv && .venv/bin/pip install -e '.[test]'" in result.stdout
+    assert ".venv/bin/uvicorn orders.main:app --port 8001" in result.stdout
+    assert "\n  pip install" not in result.stdout
     ws = load_workspace(in_tmp / "msgen.yaml")
     entry = ws.model.services["orders"]
     assert (entry.path, entry.port, entry.db, entry.resource) == ("orders", 8001, "sqlite", "Order")

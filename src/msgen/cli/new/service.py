@@ -173,6 +173,13 @@ def new_service(
         ),
         package=result.names.package,
     )
+    if not result.dry_run:
+        for gateway in result.unrouted_by:
+            console().print(
+                f"[yellow]{escape(gateway)} does not route {result.names.service} yet:[/] "
+                f"msgen update {escape(gateway)}",
+                soft_wrap=True,
+            )
 
 
 class Rendered(Protocol):
@@ -213,9 +220,12 @@ def report_render(result: Rendered, *, created: str, package: str) -> None:
             soft_wrap=True,
         )
     console().print(created, soft_wrap=True)
+    # The same steps as the README's: a virtual environment of its own, never the user's Python.
     console().print(
-        f"Next:\n  cd {escape(str(result.target))}\n  pip install -e '.\\[test]' && pytest\n"
-        f"  uvicorn {package}.main:app --port {result.port}",
+        f"Next:\n  cd {escape(str(result.target))}\n"
+        "  python3 -m venv .venv && .venv/bin/pip install -e '.\\[test]' && .venv/bin/pytest\n"
+        f"  .venv/bin/uvicorn {package}.main:app --port {result.port}\n"
+        "  or the whole system, each service in its own environment: msgen dev up",
         soft_wrap=True,
     )
 

@@ -86,6 +86,23 @@ class ConsoleFormatter(logging.Formatter):
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
     """The handler ``configure_logging`` installs (and replaces when called again)."""
 
+    def emit(self, record: logging.LogRecord) -> None:
+        _without_unknown_port(record)
+        super().emit(record)
+
+
+def _without_unknown_port(record: logging.LogRecord) -> None:
+    """``127.0.0.1`` where uvicorn's access log would say ``127.0.0.1:0``.
+
+    Behind a proxy (the gateway, an ingress) uvicorn takes the client's address from
+    X-Forwarded-For, which has no port, and logs the port as 0: a port nobody used.
+    """
+    args = record.args
+    if record.name == "uvicorn.access" and isinstance(args, tuple) and args:
+        client = args[0]
+        if isinstance(client, str) and client.endswith(":0"):
+            record.args = (client.removesuffix(":0"), *args[1:])
+
 
 def configure_logging(
     level: str,
