@@ -27,30 +27,53 @@ def test_render_creates_parents_and_reports_files(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["orders"]
 
 
+def _half_written(out: Path) -> None:
+    out.mkdir(parents=True)
+    (out / "half.txt").write_text("x")
+
+
+@pytest.mark.parametrize("renderer", ["msgen", "copier"])
 def test_failed_render_removes_scratch_and_created_parents(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    renderer: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import copier
+    import jinja2
 
-    def broken(src_path: str, dst_path: Path, **kwargs: object) -> None:
-        Path(dst_path).mkdir(parents=True)
-        (Path(dst_path) / "half.txt").write_text("x")
+    from msgen.template_render import Template
+
+    def broken_copier(src_path: str, dst_path: Path, **kwargs: object) -> None:
+        _half_written(Path(dst_path))
         raise copier.errors.CopierError("template exploded")
 
-    monkeypatch.setattr(copier, "run_copy", broken)
+    def broken_msgen(self: Template, answers: object, *, out: Path, src_path: str) -> None:
+        _half_written(out)
+        raise jinja2.TemplateError("template exploded")
+
+    if renderer == "copier":
+        monkeypatch.setattr("msgen.template_render.load_template", lambda _root: None)
+    monkeypatch.setattr(copier, "run_copy", broken_copier)
+    monkeypatch.setattr(Template, "write", broken_msgen)
     with pytest.raises(RenderError, match="template exploded"):
         render_template("service", data=DATA, target=tmp_path / "new" / "orders")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_interrupted_render_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("renderer", ["msgen", "copier"])
+def test_interrupted_render_leaves_nothing(
+    renderer: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import copier
 
-    def interrupted(src_path: str, dst_path: Path, **kwargs: object) -> None:
-        Path(dst_path).mkdir(parents=True)
+    from msgen.template_render import Template
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        _half_written(Path(str(kwargs.get("out") or args[1])))
         raise KeyboardInterrupt
 
+    if renderer == "copier":
+        monkeypatch.setattr("msgen.template_render.load_template", lambda _root: None)
     monkeypatch.setattr(copier, "run_copy", interrupted)
+    monkeypatch.setattr(Template, "write", interrupted)
     with pytest.raises(KeyboardInterrupt):
         render_template("service", data=DATA, target=tmp_path / "orders")
     assert list(tmp_path.iterdir()) == []

@@ -132,6 +132,28 @@ def render_template(
 
 
 def _copy(source: Path, out: Path, data: dict[str, Any]) -> None:
+    """Render ``source`` into ``out``, with msgen's renderer when it covers the template.
+
+    :mod:`msgen.template_render` writes the same bytes as copier, without importing copier
+    and with the compiled templates cached between runs; other templates go to copier.
+    """
+    from msgen.template_render import load_template
+
+    template = load_template(source)
+    if template is None:
+        _copier_copy(source, out, data)
+        return
+    import jinja2
+
+    try:
+        template.write(data, out=out, src_path=str(source))
+    except (ValueError, TypeError) as exc:
+        raise RenderError(f"template {source.name!r} rejected the answers: {exc}") from exc
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"template {source.name!r} failed to render: {exc}") from exc
+
+
+def _copier_copy(source: Path, out: Path, data: dict[str, Any]) -> None:
     from copier import run_copy
     from copier.errors import CopierError
 

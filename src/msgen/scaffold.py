@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from msgen.consumed import consumed_models
 from msgen.contracts import write_contract_file
@@ -45,6 +46,9 @@ from msgen.workspace import (
     find_workspace,
     load_workspace,
 )
+
+if TYPE_CHECKING:
+    from msgen.warm_export import WarmExport
 
 __all__ = [
     "NewServiceOptions",
@@ -367,17 +371,26 @@ def initial_domain(names: ServiceNames, fields: tuple[str, ...], *, db: Db) -> D
 
 
 def finish_service(
-    *, names: ServiceNames, domain: Domain, broker: Broker
+    *, names: ServiceNames, domain: Domain, broker: Broker, warm: WarmExport | None = None
 ) -> Callable[[Path], object]:
-    """What completes a fresh render: the first revision, the rules modules, contracts."""
+    """What completes a fresh render: the first revision, the rules modules, contracts.
+
+    ``warm``, a Python started earlier for the contract export, runs it (its start-up
+    overlapped the render); without one the export starts its own.
+    """
 
     def finish(project: Path) -> None:
         change = plan_change(
             project, package=names.package, old=Domain(), new=domain, service_name=names.service
         )
         write_domain_files(project, change)
-        if broker != "none":
+        if broker == "none":
+            return
+        if warm is None:
             write_contract_file(project, package=names.package)
+        else:
+            warm.start(project, package=names.package)
+            warm.wait()
 
     return finish
 
@@ -401,6 +414,26 @@ def _new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
         consumes=consumes,
         event_sourcing=options.event_sourcing,
     )
+    if broker == "none":
+        return _render_and_record(options, names=names, consumes=consumes, broker=broker, cwd=cwd)
+    from msgen.warm_export import WarmExport
+
+    # The contract export's Python starts now and imports pydantic while msgen renders.
+    with WarmExport() as warm:
+        return _render_and_record(
+            options, names=names, consumes=consumes, broker=broker, cwd=cwd, warm=warm
+        )
+
+
+def _render_and_record(
+    options: NewServiceOptions,
+    *,
+    names: ServiceNames,
+    consumes: list[str],
+    broker: Broker,
+    cwd: Path,
+    warm: WarmExport | None = None,
+) -> NewServiceResult:
     domain = initial_domain(names, options.fields, db=options.db)
     workspace, created = workspace_for(cwd)
     check_producers(consumes, workspace.model.services)
@@ -439,7 +472,7 @@ def _new_service(options: NewServiceOptions, *, cwd: Path) -> NewServiceResult:
         target=placement.target,
         force=options.force,
         dry_run=options.dry_run,
-        finish=finish_service(names=names, domain=domain, broker=broker),
+        finish=finish_service(names=names, domain=domain, broker=broker, warm=warm),
     )
     if not options.dry_run:
         entry = ServiceEntry(

@@ -233,10 +233,7 @@ class Template:
             if name in answers:
                 values[name] = _cast(type_name, answers[name])
                 continue
-            default = question.get("default")
-            if isinstance(default, str):
-                default = self.env.from_string(default).render(**values)
-            values[name] = None if default is None else _cast(type_name, default)
+            values[name] = self._default(question, values)
         remembered: dict[str, Any] = {"_src_path": src_path}
         remembered.update((name, values[name]) for name in self.remembered())
         conf = {
@@ -254,8 +251,16 @@ class Template:
             "_copier_phase": "render",
         }
 
+    def _default(self, question: Mapping[str, Any], values: Mapping[str, Any]) -> Any:
+        """A question's default: rendered with the answers before it when text, then cast."""
+        default = question.get("default")
+        if isinstance(default, str):
+            default = self._segment(default).render(**values)
+        return None if default is None else _cast(str(question.get("type", "str")), default)
+
     def _segment(self, part: str) -> jinja2.Template:
-        # Loaded by name (the segment is its own source), so the bytecode cache keeps it.
+        # A path segment, a default or a validator, loaded by name (the text is its own
+        # source), so the bytecode cache keeps it compiled between runs.
         compiled = self._segments.get(part)
         if compiled is None:
             compiled = self._segments[part] = self.env.get_template(_SEGMENT + part)
@@ -278,6 +283,49 @@ class Template:
         if not item.templated:
             return (self.root / item.source).read_bytes()
         return self.env.get_template(item.source).render(**context).encode()
+
+    def check(self, answers: Mapping[str, Any]) -> None:
+        """Refuse the answers copier would refuse (ValueError, with copier's message).
+
+        A value outside its question's ``choices``, or one its ``validator`` renders an
+        error for. copier checks the answers it is given, not the defaults, each in the
+        context of the questions before it; so does this.
+        """
+        values: dict[str, Any] = {}
+        for name, question in self.questions.items():
+            type_name = str(question.get("type", "str"))
+            if name not in answers:
+                values[name] = self._default(question, values)
+                continue
+            value = values[name] = _cast(type_name, answers[name])
+            choices = question.get("choices")
+            if choices:
+                options = choices.values() if isinstance(choices, dict) else choices
+                allowed = [
+                    _cast(type_name, o[1] if isinstance(o, (list, tuple)) else o) for o in options
+                ]
+                if value not in allowed:
+                    raise ValueError(f"Invalid choice for '{name}': {value!r} is not in {allowed}")
+            validator = question.get("validator")
+            if validator:
+                message = self._segment(str(validator)).render(**values).strip()
+                if message:
+                    raise ValueError(f"Validation error for question '{name}': {message}")
+
+    def write(self, answers: Mapping[str, Any], *, out: Path, src_path: str) -> None:
+        """Render the template with ``answers`` into the new directory ``out``.
+
+        As ``copier copy --defaults`` does: the answers checked first, each file with its
+        source's permission bits.
+        """
+        self.check(answers)
+        context = self.context(answers, src_path=src_path, dst_name=out.name)
+        out.mkdir(parents=True)
+        for item, destination in self.destinations(context):
+            path = out / destination
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(self.render_file(item, context))
+            path.chmod(self.mode(item))
 
     def render(self, context: Mapping[str, Any]) -> dict[str, bytes]:
         """Every file of the template rendered: destination path -> content."""

@@ -19,14 +19,14 @@ from tests.lockkit import held_elsewhere, msgen_env
 SLOW_RENDER = """
 import sys, time
 from pathlib import Path
-import copier
-real = copier.run_copy
+from msgen import render
+real = render._copy
 marker = Path(sys.argv[1])
-def slow(src_path, dst_path, **kwargs):
-    real(src_path, dst_path, **kwargs)
+def slow(source, out, data):
+    real(source, out, data)
     marker.write_text("rendered")
     time.sleep(120)
-copier.run_copy = slow
+render._copy = slow
 from msgen.cli import main
 sys.argv = ["msgen", *sys.argv[2:]]
 main()

@@ -181,15 +181,15 @@ def test_failed_render_leaves_no_directory_and_unchanged_workspace(
     assert new("orders").exit_code == 0
     before = (in_tmp / "msgen.yaml").read_text()
 
-    import copier
+    from msgen import render
 
-    real_run_copy = copier.run_copy
+    real_copy = render._copy
 
-    def half_render(src_path: str, dst_path: Path, **kwargs: object) -> None:
-        real_run_copy(src_path, dst_path, **kwargs)
+    def half_render(source: Path, out: Path, data: dict[str, object]) -> None:
+        real_copy(source, out, data)
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(copier, "run_copy", half_render)
+    monkeypatch.setattr(render, "_copy", half_render)
     result = new("billing")
     assert result.exit_code == 1
     assert "internal error: RuntimeError: disk on fire" in result.stderr
