@@ -325,7 +325,8 @@ def fields(draw: st.DrawFn) -> Field:
     elif kind == "datetime":
         default_values = st.datetimes().map(lambda d: d.isoformat())
     elif kind == "json":
-        default_values = _JSON
+        # null is a default only of an optional field (check_field refuses it otherwise)
+        default_values = _JSON if optional else _JSON.filter(lambda value: value is not None)
     elif kind == "enum":
         extra["choices"] = tuple(draw(_MEMBERS))
         default_values = st.sampled_from(extra["choices"])

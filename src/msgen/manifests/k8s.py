@@ -288,6 +288,10 @@ def service_resources(workspace: Workspace, name: str) -> dict[str, Resource]:
     config.update(unconsumed_env(workspace, name))
     if "tracing" in svc.features:
         config["OTEL_SERVICE_NAME"] = name
+        # Production sampling (docs/observability.md): one trace in ten, decided where the
+        # trace starts (the gateway) and followed by every service it reaches.
+        config["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio"
+        config["OTEL_TRACES_SAMPLER_ARG"] = "0.1"
     if workspace.auth is not None and verifies_tokens(workspace, name):
         config["AUTH_ISSUER"] = workspace.auth.issuer
         config["AUTH_AUDIENCE"] = workspace.auth.audience
