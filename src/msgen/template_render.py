@@ -224,16 +224,13 @@ class Template:
         )
 
     def context(
-        self, answers: Mapping[str, Any], *, src_path: str, dst_name: str
+        self, answers: Mapping[str, Any], *, src_path: str, dst_name: str, check: bool = False
     ) -> dict[str, Any]:
-        """The render context of ``answers`` (the recorded ones, or the new ones)."""
-        values: dict[str, Any] = {}
-        for name, question in self.questions.items():
-            type_name = str(question.get("type", "str"))
-            if name in answers:
-                values[name] = _cast(type_name, answers[name])
-                continue
-            values[name] = self._default(question, values)
+        """The render context of ``answers`` (the recorded ones, or the new ones).
+
+        ``check``: refuse the answers copier would refuse first (see :meth:`_values`).
+        """
+        values = self._values(answers, check=check)
         remembered: dict[str, Any] = {"_src_path": src_path}
         remembered.update((name, values[name]) for name in self.remembered())
         conf = {
@@ -284,12 +281,13 @@ class Template:
             return (self.root / item.source).read_bytes()
         return self.env.get_template(item.source).render(**context).encode()
 
-    def check(self, answers: Mapping[str, Any]) -> None:
-        """Refuse the answers copier would refuse (ValueError, with copier's message).
+    def _values(self, answers: Mapping[str, Any], *, check: bool) -> dict[str, Any]:
+        """Every question's value: its answer cast to its type, else its default.
 
-        A value outside its question's ``choices``, or one its ``validator`` renders an
-        error for. copier checks the answers it is given, not the defaults, each in the
-        context of the questions before it; so does this.
+        ``check`` refuses the answers copier would refuse (ValueError, with copier's
+        message): a value outside its question's ``choices``, or one its ``validator``
+        renders an error for. copier checks the answers it is given, not the defaults, each
+        in the context of the questions before it; so does this.
         """
         values: dict[str, Any] = {}
         for name, question in self.questions.items():
@@ -298,6 +296,8 @@ class Template:
                 values[name] = self._default(question, values)
                 continue
             value = values[name] = _cast(type_name, answers[name])
+            if not check:
+                continue
             choices = question.get("choices")
             if choices:
                 options = choices.values() if isinstance(choices, dict) else choices
@@ -311,6 +311,7 @@ class Template:
                 message = self._segment(str(validator)).render(**values).strip()
                 if message:
                     raise ValueError(f"Validation error for question '{name}': {message}")
+        return values
 
     def write(self, answers: Mapping[str, Any], *, out: Path, src_path: str) -> None:
         """Render the template with ``answers`` into the new directory ``out``.
@@ -318,8 +319,7 @@ class Template:
         As ``copier copy --defaults`` does: the answers checked first, each file with its
         source's permission bits.
         """
-        self.check(answers)
-        context = self.context(answers, src_path=src_path, dst_name=out.name)
+        context = self.context(answers, src_path=src_path, dst_name=out.name, check=True)
         out.mkdir(parents=True)
         for item, destination in self.destinations(context):
             path = out / destination
