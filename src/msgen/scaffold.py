@@ -6,7 +6,7 @@ be saved is removed again, so ``msgen.yaml`` and the file tree never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +23,7 @@ from msgen.errors import (
     UnknownServiceError,
     UsageError,
 )
+from msgen.http_contracts import OPENAPI_FILE, snapshot_upstreams, upstream_dirs
 from msgen.locking import lock_workspace
 from msgen.messaging import (
     check_broker,
@@ -110,6 +111,8 @@ class NewServiceResult:
     """True when an interrupted run's complete render was recorded instead of rendering."""
     unrouted_by: tuple[str, ...] = ()
     """The workspace's gateways that do not route the service (until ``msgen update``)."""
+    unexported_upstreams: tuple[str, ...] = ()
+    """Upstreams without ``contracts/openapi.json`` yet: no snapshot for the client."""
 
 
 def workspace_for(cwd: Path) -> tuple[WorkspaceFile, bool]:
@@ -371,15 +374,24 @@ def initial_domain(names: ServiceNames, fields: tuple[str, ...], *, db: Db) -> D
 
 
 def finish_service(
-    *, names: ServiceNames, domain: Domain, broker: Broker, warm: WarmExport | None = None
+    *,
+    names: ServiceNames,
+    domain: Domain,
+    broker: Broker,
+    warm: WarmExport | None = None,
+    upstreams: Mapping[str, Path] | None = None,
 ) -> Callable[[Path], object]:
     """What completes a fresh render: the first revision, the rules modules, contracts.
 
     ``warm``, a Python started earlier for the contract export, runs it (its start-up
-    overlapped the render); without one the export starts its own.
+    overlapped the render); without one the export starts its own. ``upstreams`` (name ->
+    directory) have their OpenAPI documents copied into ``contracts/upstreams/``: what the
+    service's clients of them are built from.
     """
 
     def finish(project: Path) -> None:
+        if upstreams:
+            snapshot_upstreams(project, upstreams)
         change = plan_change(
             project, package=names.package, old=Domain(), new=domain, service_name=names.service
         )
@@ -463,6 +475,7 @@ def _render_and_record(
         entities=template_entities(domain),
         **workspace.model.auth_answers("service", options.db),
     )
+    called = upstream_dirs(workspace, upstreams)
     adopted = None
     if not (options.force or options.dry_run):
         adopted = adopt_render(workspace, names.service, target=placement.target, data=data)
@@ -472,7 +485,9 @@ def _render_and_record(
         target=placement.target,
         force=options.force,
         dry_run=options.dry_run,
-        finish=finish_service(names=names, domain=domain, broker=broker, warm=warm),
+        finish=finish_service(
+            names=names, domain=domain, broker=broker, warm=warm, upstreams=called
+        ),
     )
     if not options.dry_run:
         entry = ServiceEntry(
@@ -500,6 +515,9 @@ def _render_and_record(
         workspace_created=created,
         dry_run=options.dry_run,
         adopted=result.adopted,
+        unexported_upstreams=tuple(
+            sorted(name for name, path in called.items() if not (path / OPENAPI_FILE).is_file())
+        ),
         unrouted_by=tuple(
             gateway
             for gateway, other in workspace.model.services.items()

@@ -64,13 +64,22 @@ def compare_schemas(
     *,
     consumer: str = "consumer",
     publisher: str = "publisher",
+    published_root: Schema | None = None,
+    consumed_root: Schema | None = None,
 ) -> list[Problem]:
     """The problems a consumer with schema ``consumed`` has with payloads of ``published``.
 
-    Each schema is a whole document: its ``$ref`` pointers resolve inside itself. The
-    messages name the two sides ``consumer`` and ``publisher`` (e.g. the services).
+    Each schema is a whole document: its ``$ref`` pointers resolve inside itself, or inside
+    ``published_root``/``consumed_root`` when the schema is part of a larger document (an
+    OpenAPI document's ``#/components/schemas/...``). The messages name the two sides
+    ``consumer`` and ``publisher`` (e.g. the services).
     """
-    comparer = _Comparer(published, consumed, consumer=consumer, publisher=publisher)
+    comparer = _Comparer(
+        published if published_root is None else published_root,
+        consumed if consumed_root is None else consumed_root,
+        consumer=consumer,
+        publisher=publisher,
+    )
     problems: list[Problem] = []
     comparer.compare(published, consumed, "", problems, depth=0)
     return problems

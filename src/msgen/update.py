@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from msgen.domain.generate import DomainChange
 from msgen.domain.model import Domain
 from msgen.errors import TemplateBaseMissingError, UpdateError
+from msgen.http_contracts import OPENAPI_FILE, snapshot_path, snapshot_upstreams, upstream_dirs
 from msgen.journal import Transaction
 from msgen.locking import changes_workspace
 from msgen.template_versions import (
@@ -652,6 +653,36 @@ def _recorded_entry(
 
 
 @changes_workspace
+def _client_upstreams(workspace: WorkspaceFile, name: str) -> dict[str, Path]:
+    """The upstreams a service builds clients of (a gateway forwards: it builds none)."""
+    entry = workspace.model.services[name]
+    return upstream_dirs(workspace, entry.upstreams) if entry.kind == "service" else {}
+
+
+def _refresh_snapshots(
+    target: Path, upstreams: Mapping[str, Path], *, dry_run: bool
+) -> list[FileChange]:
+    """Bring the service's ``contracts/upstreams/`` up to its upstreams' documents.
+
+    The update that changes nothing else: each snapshot is replaced atomically, so an
+    interrupted run leaves every file whole and a rerun finishes the rest.
+    """
+    changes: list[FileChange] = []
+    for upstream, directory in sorted(upstreams.items()):
+        source = directory / OPENAPI_FILE
+        if not source.is_file():
+            continue
+        path = snapshot_path(target, upstream)
+        if path.is_file() and path.read_bytes() == source.read_bytes():
+            continue
+        relative = path.relative_to(target).as_posix()
+        status: Status = "modified" if path.is_file() else "added"
+        changes.append(FileChange(path=relative, status=status))
+    if not dry_run and changes:
+        snapshot_upstreams(target, upstreams)
+    return changes
+
+
 def update_service(
     workspace: WorkspaceFile,
     name: str,
@@ -676,8 +707,7 @@ def update_service(
     target = workspace.service_dir(name)
     under_git = check_clean(name, target, force=force)
     recorded = read_answers(target)
-    old = recorded.get("msgen_version")
-    old = str(old) if old is not None else None
+    old = None if recorded.get("msgen_version") is None else str(recorded["msgen_version"])
     new = template_version(template)
     domains = _domains(workspace, name, recorded)
     # A domain change at the current version takes the quick path; its contract export
@@ -687,13 +717,14 @@ def update_service(
         answers, domain_step = _domain_step(workspace, name, recorded, dict(answers or {}), domains)
         answers, domain_step = _consumes_step(workspace, name, recorded, answers, domain_step)
         answers = _workspace_step(workspace, name, recorded, answers)
+        called = _client_upstreams(workspace, name)
         if old == new and not answers:
             return ServiceUpdate(
                 name=name,
                 target=target,
                 old_version=old,
                 new_version=new,
-                changes=(),
+                changes=tuple(_refresh_snapshots(target, called, dry_run=dry_run)),
                 diff="",
                 under_git=under_git,
                 dry_run=dry_run,
@@ -703,11 +734,10 @@ def update_service(
         # named with the pid, so recovery can tell a killed run's sandbox (msgen.recovery)
         with tempfile.TemporaryDirectory(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-") as tmp:
             scratch = Path(tmp)
-            repo = scratch / "template"
             if quick is None:
                 say(f"{name}: preparing the template versions")
                 base = _base_template(workspace, template, old, new, scratch)
-                template_repo(repo, old=base, new=template_source(template))
+                template_repo(scratch / "template", old=base, new=template_source(template))
             say(f"{name}: copying the service into a sandbox")
             files = service_files(target, scratch, under_git=under_git)
             if ANSWERS_FILE not in files:
@@ -723,7 +753,9 @@ def update_service(
             answers = {**answers, "msgen_version": new}
             if quick is None:
                 say(f"{name}: merging template {old or '(unrecorded)'} -> {new}")
-                _set_source(project / ANSWERS_FILE, src_path=str(repo), commit="0.0.1")
+                _set_source(
+                    project / ANSWERS_FILE, src_path=str(scratch / "template"), commit="0.0.1"
+                )
                 _copier_path(project, answers, conflict=conflict, source=source)
                 change = domain_step(project) if domain_step is not None else None
                 final_answers = read_answers(project)
@@ -740,6 +772,7 @@ def update_service(
                     domain_step=domain_step,
                     warm=export,
                 )
+            snapshot_upstreams(project, called)
             changes = _compare(target, project, files)
             diff = _diff(target, project, changes) if dry_run else ""
             if not dry_run:

@@ -180,6 +180,12 @@ def new_service(
                 f"msgen update {escape(gateway)}",
                 soft_wrap=True,
             )
+        for missing in result.unexported_upstreams:
+            console().print(
+                f"[yellow]{escape(missing)} has no contracts/openapi.json yet:[/] run its "
+                f"tests, then msgen update {result.names.service}",
+                soft_wrap=True,
+            )
 
 
 class Rendered(Protocol):
