@@ -73,6 +73,11 @@ def ruff_clean(service: Path) -> None:
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=service)
 
 
+def mypy_clean(service: Path, python: Path) -> None:
+    """The service's own type check (its CI's ``mypy``), with its installed dependencies."""
+    run([str(python), "-m", "mypy", "--no-incremental"], cwd=service)
+
+
 def install(service: Path, *, editable: bool = True) -> Path:
     """Create ``service/.venv`` and install the service with its test extra; return python."""
     venv = service / ".venv"

@@ -17,7 +17,7 @@ import pytest
 from msgen.access import client_scopes, service_scopes, system_scopes
 from msgen.workspace import load_workspace
 from tests.clikit import answers, edit_workspace, msgen
-from tests.servicekit import install, ruff_clean, run_own_tests
+from tests.servicekit import install, mypy_clean, ruff_clean, run_own_tests
 
 UPSTREAMS = ("--upstream", "billing", "--upstream", "customers", "--ci", "none")
 SCOPES = {
@@ -238,6 +238,7 @@ def test_a_service_with_scopes_set_in_msgen_yaml_passes_its_own_tests(workspace:
     assert code == 0, out + err
     service = workspace / "orders"
     python = install(service)
+    mypy_clean(service, python)
 
     output = run_own_tests(service, python)
 

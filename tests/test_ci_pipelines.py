@@ -118,6 +118,7 @@ def test_github_workflow_lints_tests_against_containers_builds_and_pushes_on_tag
     assert set(jobs) == {"lint", "test", "image"}
     lint = [step.get("run") for step in jobs["lint"]["steps"]]
     assert "ruff check ." in lint and "ruff format --check ." in lint
+    assert "mypy" in lint
     assert "python -m pytest" in [step.get("run") for step in jobs["test"]["steps"]]
     containers = jobs["test"].get("services", {})
     assert set(containers) == expected_containers(name)
@@ -146,7 +147,7 @@ def test_gitlab_pipeline_lints_tests_against_containers_builds_and_pushes_on_tag
     service = systems["gitlab"] / name
     pipeline = yaml.safe_load((service / GITLAB).read_text())
     assert pipeline["stages"] == ["lint", "test", "build"]
-    assert pipeline["lint"]["script"] == ["ruff check .", "ruff format --check ."]
+    assert pipeline["lint"]["script"] == ["ruff check .", "ruff format --check .", "mypy"]
     test = pipeline["test"]
     assert test["script"] == ["python -m pytest"]
     containers = {s["alias"]: s["name"] for s in test.get("services", [])}

@@ -15,7 +15,15 @@ import pytest
 
 from msgen.gateway import NewGatewayOptions, new_gateway
 from tests.consul_double import ConsulDouble
-from tests.servicekit import free_port, install, render, ruff_clean, run_own_tests, serve
+from tests.servicekit import (
+    free_port,
+    install,
+    mypy_clean,
+    render,
+    ruff_clean,
+    run_own_tests,
+    serve,
+)
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -29,6 +37,7 @@ def test_gateway_proxies_two_services_and_survives_an_outage(tmp_path: Path) -> 
     gateway = new_gateway(NewGatewayOptions(), cwd=tmp_path).target
     ruff_clean(gateway)
     gateway_python = install(gateway)
+    mypy_clean(gateway, gateway_python)
     assert " passed" in run_own_tests(gateway, gateway_python)
     orders_python = install(orders)
     billing_python = install(billing)

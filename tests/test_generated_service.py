@@ -15,6 +15,7 @@ from tests.conftest import require_service
 from tests.servicekit import (
     BROKER_URL,
     install,
+    mypy_clean,
     render,
     ruff_clean,
     run,
@@ -87,6 +88,7 @@ def test_option_matrix_renders_lints_and_passes_its_own_tests(
     service = render(tmp_path, **options)  # type: ignore[arg-type]
     ruff_clean(service)
     python = install(service)
+    mypy_clean(service, python)
     if options["db"] != "postgres":
         output = run_own_tests(service, python)
         assert " passed" in output
@@ -198,6 +200,7 @@ def test_a_domain_of_every_type_passes_its_own_tests_with_the_full_api_fuzz(
     service = render(tmp_path, "catalog", fields=RICH_FIELDS, event_sourcing=True)
     ruff_clean(service)
     python = install(service)
+    mypy_clean(service, python)
     for output in run_own_tests_on_both(service, python):
         assert " passed" in output
         assert " failed" not in output

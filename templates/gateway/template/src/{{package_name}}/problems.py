@@ -1,5 +1,6 @@
 """RFC 9457 problem details (``application/problem+json``) for every error response."""
 
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -139,6 +140,11 @@ async def unhandled_exception_handler(request: Request, exc: Exception) -> Probl
 
 
 def register_exception_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(StarletteHTTPException, http_exception_handler)
-    app.add_exception_handler(RequestValidationError, validation_exception_handler)
-    app.add_exception_handler(Exception, unhandled_exception_handler)
+    # Starlette types a handler as taking any exception; each here takes the one it is for.
+    handlers: dict[type[Exception], Callable[..., Awaitable[ProblemResponse]]] = {
+        StarletteHTTPException: http_exception_handler,
+        RequestValidationError: validation_exception_handler,
+        Exception: unhandled_exception_handler,
+    }
+    for exception, handler in handlers.items():
+        app.add_exception_handler(exception, handler)

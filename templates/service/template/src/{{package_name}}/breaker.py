@@ -129,14 +129,20 @@ class BreakerRegistry:
         reset_timeout: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._options = {"failure_threshold": failure_threshold, "reset_timeout": reset_timeout}
+        self._failure_threshold = failure_threshold
+        self._reset_timeout = reset_timeout
         self._clock = clock
         self._breakers: dict[str, CircuitBreaker] = {}
 
     def get(self, name: str) -> CircuitBreaker:
         breaker = self._breakers.get(name)
         if breaker is None:
-            breaker = CircuitBreaker(name, clock=self._clock, **self._options)
+            breaker = CircuitBreaker(
+                name,
+                failure_threshold=self._failure_threshold,
+                reset_timeout=self._reset_timeout,
+                clock=self._clock,
+            )
             self._breakers[name] = breaker
         return breaker
 
