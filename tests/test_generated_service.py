@@ -6,6 +6,7 @@ ruff, and pass its own test suite.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -88,15 +89,17 @@ def test_option_matrix_renders_lints_and_passes_its_own_tests(
     service = render(tmp_path, **options)  # type: ignore[arg-type]
     ruff_clean(service)
     python = install(service)
-    mypy_clean(service, python)
-    if options["db"] != "postgres":
-        output = run_own_tests(service, python)
-        assert " passed" in output
-        assert " failed" not in output
-        return
-    # A service with a broker (the default) also runs its messaging tests on RabbitMQ.
-    broker_url = None if options.get("broker") == "none" else BROKER_URL
-    for output in run_own_tests_on_both(service, python, broker_url=broker_url):
+    # The type check runs beside the suite (which mostly waits on its databases and broker).
+    with ThreadPoolExecutor(1) as pool:
+        typed = pool.submit(mypy_clean, service, python)
+        if options["db"] != "postgres":
+            outputs = [run_own_tests(service, python)]
+        else:
+            # A service with a broker (the default) also runs its messaging tests on RabbitMQ.
+            broker_url = None if options.get("broker") == "none" else BROKER_URL
+            outputs = list(run_own_tests_on_both(service, python, broker_url=broker_url))
+        typed.result()
+    for output in outputs:
         assert " passed" in output
         assert " failed" not in output
 
