@@ -652,7 +652,6 @@ def _recorded_entry(
     return entry
 
 
-@changes_workspace
 def _client_upstreams(workspace: WorkspaceFile, name: str) -> dict[str, Path]:
     """The upstreams a service builds clients of (a gateway forwards: it builds none)."""
     entry = workspace.model.services[name]
@@ -683,6 +682,7 @@ def _refresh_snapshots(
     return changes
 
 
+@changes_workspace
 def update_service(
     workspace: WorkspaceFile,
     name: str,
