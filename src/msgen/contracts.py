@@ -334,26 +334,33 @@ def action_needs(action: ConsumeAction, domain: Domain, *, consumer: str) -> Act
     return ActionNeeds(action.command, fields)
 
 
+def read_contract_json(path: Path, *, hint: str) -> Any:
+    """A contract file's JSON; None when it does not exist; one-line errors otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ContractFileInvalidError(f"cannot read {path}: {reason}", hint=hint) from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ContractFileInvalidError(
+            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            hint=hint,
+        ) from None
+
+
 def load_contract(service: str, path: Path, *, package: str | None = None) -> ServiceContract:
     """Read one service's ``contracts/events.json``; one-line errors when it is unusable."""
     module = f"{package or service.replace('-', '_')}.contracts"
     regenerate = f"run `python -m {module}` in {path.parent.parent}"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    data = read_contract_json(path, hint=regenerate)
+    if data is None:
         raise ContractFileMissingError(
             f"{service} has no {CONTRACT_FILE.as_posix()} ({path})", hint=regenerate
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ContractFileInvalidError(f"cannot read {path}: {reason}", hint=regenerate) from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ContractFileInvalidError(
-            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-            hint=regenerate,
-        ) from None
+        )
     if not isinstance(data, dict):
         raise ContractFileInvalidError(f"{path} must hold a JSON object", hint=regenerate)
     if data.get("format") != FORMAT:

@@ -26,13 +26,13 @@ in a request. Plain data in, plain data out, except the two loaders.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from msgen.contracts import read_contract_json
 from msgen.errors import ContractFileInvalidError
 from msgen.schema_compat import compare_schemas
 
@@ -247,15 +247,25 @@ class _Sides:
     def _problem(self, kind: str, where: str, message: str) -> HttpProblem:
         return HttpProblem(kind, self.operation, where, message)
 
-    def _sent(self, sent: Mapping[str, Any], accepted: Mapping[str, Any], where: str) -> list[Any]:
-        """What the client sends (old schema) checked against what the upstream takes now."""
+    def _schemas(
+        self, sent: Mapping[str, Any], taken: Mapping[str, Any], where: str, *, by_caller: bool
+    ) -> list[HttpProblem]:
+        """What one side may send (``sent``) against what the other accepts (``taken``).
+
+        ``by_caller``: the client sends (old document) and the upstream takes (new one);
+        otherwise the upstream answers (new) and the client reads (old).
+        """
+        sender, receiver = (
+            (self.caller, self.upstream) if by_caller else (self.upstream, self.caller)
+        )
+        roots = (self.old, self.new) if by_caller else (self.new, self.old)
         found = compare_schemas(
             sent,
-            accepted,
-            consumer=self.upstream,
-            publisher=self.caller,
-            published_root=self.old,
-            consumed_root=self.new,
+            taken,
+            consumer=receiver,
+            publisher=sender,
+            published_root=roots[0],
+            consumed_root=roots[1],
         )
         return [self._problem(p.kind, _at(where, p.path), p.message) for p in found]
 
@@ -278,7 +288,7 @@ class _Sides:
                 message = f"{self.caller} sends it; {self.upstream} no longer takes it"
                 problems.append(self._problem("removed-parameter", label, message))
                 continue
-            problems += self._sent(_schema(parameter), _schema(taken), label)
+            problems += self._schemas(_schema(parameter), _schema(taken), label, by_caller=True)
         return problems
 
     def request_body(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[HttpProblem]:
@@ -300,7 +310,7 @@ class _Sides:
         if sent_media is not None and isinstance(content, Mapping) and sent_media not in content:
             message = f"{self.caller} sends {sent_media}; {self.upstream} takes {taken_media}"
             return [self._problem("request-body", "request body", message)]
-        return self._sent(sent, taken, "request body")
+        return self._schemas(sent, taken, "request body", by_caller=True)
 
     def responses(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[HttpProblem]:
         before, after = _success(old.get("responses")), _success(new.get("responses"))
@@ -314,16 +324,7 @@ class _Sides:
             _, sent = _json_media(_resolve(self.new, after[code]).get("content"))
             if not read:
                 continue  # the client reads no body here
-            found = compare_schemas(
-                sent,
-                read,
-                consumer=self.caller,
-                publisher=self.upstream,
-                published_root=self.new,
-                consumed_root=self.old,
-            )
-            where = f"response {code}"
-            problems += [self._problem(p.kind, _at(where, p.path), p.message) for p in found]
+            problems += self._schemas(sent, read, f"response {code}", by_caller=False)
         return problems
 
 
@@ -333,20 +334,9 @@ def _at(where: str, path: str) -> str:
 
 def load_openapi(path: Path, *, service: str, regenerate: str) -> dict[str, Any] | None:
     """An OpenAPI document from disk; None when the file does not exist."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    data = read_contract_json(path, hint=regenerate)
+    if data is None:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ContractFileInvalidError(f"cannot read {path}: {reason}", hint=regenerate) from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ContractFileInvalidError(
-            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-            hint=regenerate,
-        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("paths"), dict):
         raise ContractFileInvalidError(
             f"{path} is not an OpenAPI document of {service} (it has no paths)", hint=regenerate
@@ -359,31 +349,31 @@ def snapshot_path(caller_dir: Path, upstream: str) -> Path:
 
 
 def snapshot_upstreams(
-    caller_dir: Path, upstreams: Mapping[str, Path]
-) -> tuple[list[str], list[str]]:
+    caller_dir: Path, upstreams: Mapping[str, Path], *, write: bool = True
+) -> list[tuple[Path, bool]]:
     """Copy each upstream's ``contracts/openapi.json`` into the caller's ``contracts/upstreams``.
 
     ``upstreams`` maps each upstream to its service directory. A snapshot whose upstream has
-    no document yet is left as it is (the client stays as it was built). Returns the
-    upstreams copied and those without a document.
+    no document yet is left as it is. Each copy replaces its file atomically. Returns the
+    snapshots that differed (written unless not ``write``), each with whether it is new.
     """
-    copied: list[str] = []
-    missing: list[str] = []
+    changed: list[tuple[Path, bool]] = []
     for name, directory in sorted(upstreams.items()):
-        source = directory / OPENAPI_FILE
         try:
-            text = source.read_text(encoding="utf-8")
+            text = (directory / OPENAPI_FILE).read_text(encoding="utf-8")
         except FileNotFoundError:
-            missing.append(name)
             continue
         target = snapshot_path(caller_dir, name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        new = not target.is_file()
+        if not new and target.read_text(encoding="utf-8") == text:
+            continue
+        changed.append((target, new))
+        if write:
+            target.parent.mkdir(parents=True, exist_ok=True)
             staging = target.with_name(f".{target.name}.tmp")
             staging.write_text(text, encoding="utf-8")
             staging.replace(target)
-        copied.append(name)
-    return copied, missing
+    return changed
 
 
 def upstream_dirs(workspace: WorkspaceFile, upstreams: Collection[str]) -> dict[str, Path]:

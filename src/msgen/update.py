@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from msgen.domain.generate import DomainChange
 from msgen.domain.model import Domain
 from msgen.errors import TemplateBaseMissingError, UpdateError
-from msgen.http_contracts import OPENAPI_FILE, snapshot_path, snapshot_upstreams, upstream_dirs
+from msgen.http_contracts import snapshot_upstreams, upstream_dirs
 from msgen.journal import Transaction
 from msgen.locking import changes_workspace
 from msgen.template_versions import (
@@ -666,20 +666,10 @@ def _refresh_snapshots(
     The update that changes nothing else: each snapshot is replaced atomically, so an
     interrupted run leaves every file whole and a rerun finishes the rest.
     """
-    changes: list[FileChange] = []
-    for upstream, directory in sorted(upstreams.items()):
-        source = directory / OPENAPI_FILE
-        if not source.is_file():
-            continue
-        path = snapshot_path(target, upstream)
-        if path.is_file() and path.read_bytes() == source.read_bytes():
-            continue
-        relative = path.relative_to(target).as_posix()
-        status: Status = "modified" if path.is_file() else "added"
-        changes.append(FileChange(path=relative, status=status))
-    if not dry_run and changes:
-        snapshot_upstreams(target, upstreams)
-    return changes
+    return [
+        FileChange(path=path.relative_to(target).as_posix(), status="added" if new else "modified")
+        for path, new in snapshot_upstreams(target, upstreams, write=not dry_run)
+    ]
 
 
 @changes_workspace
