@@ -27,6 +27,11 @@ HEAVY = (
     "aio_pika",
     "aiormq",
     "pamqp",
+    "datamodel_code_generator",
+    "black",
+    "isort",
+    "msgen.catalog",
+    "msgen.clients",
 )
 
 PROBE = """

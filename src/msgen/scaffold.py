@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from msgen.clients import sync_clients
 from msgen.consumed import consumed_models
 from msgen.contracts import write_contract_file
 from msgen.domain.generate import plan_change, write_domain_files
@@ -392,6 +393,7 @@ def finish_service(
     def finish(project: Path) -> None:
         if upstreams:
             snapshot_upstreams(project, upstreams)
+            sync_clients(project, package=names.package, service=names.service)
         change = plan_change(
             project, package=names.package, old=Domain(), new=domain, service_name=names.service
         )

@@ -41,10 +41,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from msgen.clients import sync_clients
 from msgen.domain.generate import DomainChange
 from msgen.domain.model import Domain
 from msgen.errors import TemplateBaseMissingError, UpdateError
-from msgen.http_contracts import snapshot_upstreams, upstream_dirs
+from msgen.http_contracts import UPSTREAMS_DIR, snapshot_upstreams, upstream_dirs
 from msgen.journal import Transaction
 from msgen.locking import changes_workspace
 from msgen.template_versions import (
@@ -659,17 +660,39 @@ def _client_upstreams(workspace: WorkspaceFile, name: str) -> dict[str, Path]:
 
 
 def _refresh_snapshots(
-    target: Path, upstreams: Mapping[str, Path], *, dry_run: bool
+    target: Path, upstreams: Mapping[str, Path], *, service: str, package: str, dry_run: bool
 ) -> list[FileChange]:
-    """Bring the service's ``contracts/upstreams/`` up to its upstreams' documents.
+    """Bring ``contracts/upstreams/`` and the typed clients up to the upstreams' documents.
 
-    The update that changes nothing else: each snapshot is replaced atomically, so an
+    The update that changes nothing else: each file is replaced atomically, so an
     interrupted run leaves every file whole and a rerun finishes the rest.
     """
+    with tempfile.TemporaryDirectory(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-") as tmp:
+        staged = Path(tmp)  # the snapshots as they will be, for the clients (dry runs too)
+        current = target / UPSTREAMS_DIR
+        if current.is_dir():
+            shutil.copytree(current, staged / UPSTREAMS_DIR)
+        snapshot_upstreams(staged, upstreams)
+        changed = snapshot_upstreams(target, upstreams, write=not dry_run)
+        changed += sync_clients(
+            target,
+            package=package,
+            service=service,
+            write=not dry_run,
+            snapshots=staged / UPSTREAMS_DIR,
+        )
     return [
         FileChange(path=path.relative_to(target).as_posix(), status="added" if new else "modified")
-        for path, new in snapshot_upstreams(target, upstreams, write=not dry_run)
+        for path, new in changed
     ]
+
+
+def _sandbox_clients(
+    project: Path, upstreams: Mapping[str, Path], *, package: str, name: str
+) -> None:
+    """The sandbox's snapshots of its upstreams' APIs, and the typed clients built on them."""
+    snapshot_upstreams(project, upstreams)
+    sync_clients(project, package=package, service=name)
 
 
 @changes_workspace
@@ -714,7 +737,15 @@ def update_service(
                 target=target,
                 old_version=old,
                 new_version=new,
-                changes=tuple(_refresh_snapshots(target, called, dry_run=dry_run)),
+                changes=tuple(
+                    _refresh_snapshots(
+                        target,
+                        called,
+                        service=name,
+                        package=str(recorded["package_name"]),
+                        dry_run=dry_run,
+                    )
+                ),
                 diff="",
                 under_git=under_git,
                 dry_run=dry_run,
@@ -762,7 +793,7 @@ def update_service(
                     domain_step=domain_step,
                     warm=export,
                 )
-            snapshot_upstreams(project, called)
+            _sandbox_clients(project, called, package=str(final_answers["package_name"]), name=name)
             changes = _compare(target, project, files)
             diff = _diff(target, project, changes) if dry_run else ""
             if not dry_run:

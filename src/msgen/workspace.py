@@ -128,6 +128,8 @@ class ServiceEntry(BaseModel):
 
     kind: Kind = "service"
     path: str
+    owner: str | None = None
+    """Who answers for the service (a team, a person, a channel); the catalog shows it."""
     port: Annotated[int, Field(ge=1024, le=65535, strict=True)]
     version: str = "0.1.0"
     template_version: str | None = None

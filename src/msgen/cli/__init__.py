@@ -17,6 +17,7 @@ from msgen.cli import compose as _compose
 from msgen.cli import consul as _consul
 from msgen.cli import dev as _dev
 from msgen.cli import dlq as _dlq
+from msgen.cli import docs as _docs
 from msgen.cli import doctor as _doctor
 from msgen.cli import graph as _graph
 from msgen.cli import init as _init
@@ -86,6 +87,7 @@ app.add_typer(_compose.app, name="compose")
 app.add_typer(_k8s.app, name="k8s")
 app.add_typer(_mesh.app, name="mesh")
 app.add_typer(_dlq.app, name="dlq")
+app.add_typer(_docs.app, name="docs")
 app.add_typer(_broker.app, name="broker")
 app.command("register")(_consul.register)
 app.command("deregister")(_consul.deregister)

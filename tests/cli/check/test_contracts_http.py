@@ -53,6 +53,14 @@ def test_new_service_copies_its_upstreams_documents(system: Path) -> None:
     assert json.loads(copy.read_text()) == api()
     # orders had exported nothing when shipping was rendered
     assert not (system / "shipping" / "contracts" / "upstreams" / "orders.json").exists()
+    # each copy has its typed client; no copy, no client
+    clients = system / "shipping" / "src" / "shipping" / "clients"
+    assert sorted(p.name for p in clients.glob("*.py")) == [
+        "__init__.py",
+        "billing.py",
+        "billing_models.py",
+    ]
+    assert "class BillingClient:" in (system / "orders/src/orders/clients/billing.py").read_text()
     code, checks = http_checks()
     assert code == 0
     verdicts = {(c["caller"], c["upstream"]): c["verdict"] for c in checks}
@@ -100,13 +108,20 @@ def test_a_breaking_change_fails_for_each_caller_and_the_update_takes_it(system:
 
     # a dry run says what it would write and writes nothing
     copy = system / "orders" / "contracts" / "upstreams" / "billing.json"
-    before = copy.read_text()
-    code, out, err = msgen("update", "orders", "--dry-run")
+    models = system / "orders" / "src" / "orders" / "clients" / "billing_models.py"
+    before, models_before = copy.read_text(), models.read_text()
+    code, out, err = msgen("update", "orders", "--dry-run", "--json")
     assert code == 0, err
-    assert copy.read_text() == before
+    [update] = json.loads(out)["services"]
+    assert {c["path"]: c["status"] for c in update["changes"]} == {
+        "contracts/upstreams/billing.json": "modified",
+        "src/orders/clients/billing_models.py": "modified",
+    }
+    assert (copy.read_text(), models.read_text()) == (before, models_before)
     code, out, err = msgen("update", "orders")
     assert code == 0, err
     assert json.loads(copy.read_text()) == api("new-required-field")
+    assert "    currency: " in models.read_text()  # the client sends what billing requires now
     code, checks = http_checks()
     assert {c["caller"]: c["verdict"] for c in checks if c["upstream"] == "billing"} == {
         "orders": "compatible",
