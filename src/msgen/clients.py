@@ -36,6 +36,7 @@ from msgen.http_contracts import (
     _operations,
     _resolve,
     _success,
+    replace_if_changed,
 )
 
 CLIENTS_PACKAGE = "clients"
@@ -521,14 +522,7 @@ def sync_clients(
     changed: list[tuple[Path, bool]] = []
     files = client_files(project, package=package, service=service, snapshots=snapshots)
     for relative, text in sorted(files.items()):
-        target = project / relative
-        new = not target.is_file()
-        if not new and target.read_text(encoding="utf-8") == text:
-            continue
-        changed.append((target, new))
-        if write:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staging = target.with_name(f".{target.name}.tmp")
-            staging.write_text(text, encoding="utf-8")
-            staging.replace(target)
+        difference = replace_if_changed(project / relative, text, write=write)
+        if difference is not None:
+            changed.append(difference)
     return changed

@@ -26,6 +26,7 @@ in a request. Plain data in, plain data out, except the two loaders.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -363,17 +364,27 @@ def snapshot_upstreams(
             text = (directory / OPENAPI_FILE).read_text(encoding="utf-8")
         except FileNotFoundError:
             continue
-        target = snapshot_path(caller_dir, name)
-        new = not target.is_file()
-        if not new and target.read_text(encoding="utf-8") == text:
-            continue
-        changed.append((target, new))
-        if write:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staging = target.with_name(f".{target.name}.tmp")
-            staging.write_text(text, encoding="utf-8")
-            staging.replace(target)
+        difference = replace_if_changed(snapshot_path(caller_dir, name), text, write=write)
+        if difference is not None:
+            changed.append(difference)
     return changed
+
+
+def replace_if_changed(target: Path, text: str, *, write: bool) -> tuple[Path, bool] | None:
+    """``(target, is new)`` when ``target`` does not hold ``text``; None when it does.
+
+    Unless not ``write``, ``text`` is then written to it atomically (staged, then renamed;
+    the staging file named with the pid, so two msgen runs never share one).
+    """
+    new = not target.is_file()
+    if not new and target.read_text(encoding="utf-8") == text:
+        return None
+    if write:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        staging.write_text(text, encoding="utf-8")
+        staging.replace(target)
+    return target, new
 
 
 def upstream_dirs(workspace: WorkspaceFile, upstreams: Collection[str]) -> dict[str, Path]:
