@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
@@ -47,3 +49,11 @@ def answers(project: Path) -> dict[str, object]:
     data = YAML(typ="safe").load((project / ".copier-answers.yml").read_text())
     assert isinstance(data, dict)
     return data
+
+
+def system_copy(rendered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A test's own copy of a module's rendered workspace, made the current directory."""
+    root = tmp_path / "system"
+    shutil.copytree(rendered, root)
+    monkeypatch.chdir(root)
+    return root

@@ -26,7 +26,7 @@ import pytest
 from msgen.catalog import MARKER, build_catalog, serve_catalog
 from msgen.workspace import load_workspace
 from tests.clients_upstream import billing_app
-from tests.clikit import msgen
+from tests.clikit import msgen, system_copy
 from tests.servicekit import render
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,10 +87,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def workspace(system: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "system"
-    shutil.copytree(system, root)
-    monkeypatch.chdir(root)
-    return root
+    return system_copy(system, tmp_path, monkeypatch)
 
 
 def test_the_index_lists_every_service_with_its_owner_and_links(workspace: Path) -> None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from msgen.errors import MsgenError, OutputError
+from msgen.errors import ContractFileInvalidError, MsgenError, OutputError
 
 if TYPE_CHECKING:
     from msgen.workspace import WorkspaceFile
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 MARKER = ".msgen-catalog"
 """Written into every catalog: a directory holding it may be replaced by the next build."""
 DEFAULT_OUTPUT = "catalog"
-METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 @dataclass
@@ -67,6 +66,8 @@ class Verdict:
     """``orders -> billing`` or ``billing.invoice_paid -> orders``."""
     verdict: str
     reasons: list[str]
+    services: frozenset[str]
+    """The services it is about (its page shows it)."""
 
     @property
     def ok(self) -> bool:
@@ -104,43 +105,37 @@ class CatalogResult:
 
 
 def _read_json(path: Path) -> tuple[Any, str | None]:
-    """A contract file's JSON, or None and why not."""
+    """A contract file's JSON (None when missing), or None and why it is unusable."""
+    from msgen.contracts import read_contract_json
+
     try:
-        return json.loads(path.read_text(encoding="utf-8")), None
-    except FileNotFoundError:
-        return None, None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, f"{path.name} is unreadable ({exc})"
+        return read_contract_json(path, hint=""), None
+    except ContractFileInvalidError as exc:
+        return None, str(exc)
 
 
 def _operations(document: Mapping[str, Any]) -> list[Operation]:
-    paths = document.get("paths")
-    found: list[Operation] = []
-    for path, item in (paths if isinstance(paths, Mapping) else {}).items():
-        if not isinstance(item, Mapping):
-            continue
-        for method in METHODS:
-            operation = item.get(method)
-            if isinstance(operation, Mapping):
-                summary = str(operation.get("summary") or operation.get("operationId") or "")
-                found.append(Operation(method.upper(), str(path), summary))
-    return found
+    from msgen.http_contracts import _operations as operations
+
+    return [
+        Operation(
+            method.upper(),
+            path,
+            str(operation.get("summary") or operation.get("operationId") or ""),
+        )
+        for (_, method), (path, operation) in operations(document).items()
+    ]
 
 
 def _payload_fields(document: Any, event: str) -> list[tuple[str, str, bool]]:
     """The top-level fields of ``event``'s payload in an AsyncAPI document."""
+    from msgen.http_contracts import _resolve
+
     if not isinstance(document, Mapping):
         return []
-    components = document.get("components") or {}
-    message = (components.get("messages") or {}).get(event) or {}
-    schema = message.get("payload") if isinstance(message, Mapping) else None
-    for _ in range(8):  # follow $refs inside the document
-        if not isinstance(schema, Mapping) or "$ref" not in schema:
-            break
-        name = str(schema["$ref"]).rsplit("/", 1)[-1]
-        schema = (components.get("schemas") or {}).get(name)
-    if not isinstance(schema, Mapping):
-        return []
+    messages = (document.get("components") or {}).get("messages") or {}
+    message = _resolve(document, messages.get(event) if isinstance(messages, Mapping) else None)
+    schema = _resolve(document, message.get("payload"))
     required = set(schema.get("required") or [])
     fields = []
     for name, spec in (schema.get("properties") or {}).items():
@@ -182,6 +177,7 @@ def _verdicts(workspace: WorkspaceFile) -> tuple[list[Verdict], list[str]]:
                     f"{check.event}: {publishers} -> {check.consumer}",
                     check.verdict,
                     check.reasons(),
+                    frozenset({*check.publishers, check.consumer}),
                 )
             )
     try:
@@ -191,20 +187,21 @@ def _verdicts(workspace: WorkspaceFile) -> tuple[list[Verdict], list[str]]:
     else:
         for pair in http.checks:
             subject = f"{pair.caller} -> {pair.upstream}"
-            verdicts.append(Verdict("http", subject, pair.verdict, pair.reasons()))
+            parties = frozenset({pair.caller, pair.upstream})
+            verdicts.append(Verdict("http", subject, pair.verdict, pair.reasons(), parties))
     return verdicts, notes
 
 
 def _pages(workspace: WorkspaceFile, verdicts: list[Verdict]) -> list[ServicePage]:
+    from msgen.graph import publishers_of
+
     model = workspace.model
+    publishers = publishers_of(model)
     callers: dict[str, list[str]] = {}
-    publishers: dict[str, list[str]] = {}
     consumers: dict[str, list[str]] = {}
     for name, entry in model.services.items():
         for upstream in entry.upstreams:
             callers.setdefault(upstream, []).append(name)
-        for event in entry.publishes:
-            publishers.setdefault(event, []).append(name)
         for event in entry.consumes:
             consumers.setdefault(event, []).append(name)
     asyncapi: dict[str, Any] = {}
@@ -260,11 +257,7 @@ def _describe(page: ServicePage, asyncapi: Mapping[str, Any], verdicts: list[Ver
     for event in page.consumes:
         for publisher in event.peers:
             event.fields = event.fields or _payload_fields(asyncapi.get(publisher), event.name)
-    page.verdicts = [
-        verdict
-        for verdict in verdicts
-        if page.name in verdict.subject.replace(":", " ").replace(",", " ").split()
-    ]
+    page.verdicts = [verdict for verdict in verdicts if page.name in verdict.services]
 
 
 def _graph(workspace: WorkspaceFile) -> tuple[str, str]:

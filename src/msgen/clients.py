@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from msgen.contracts import read_contract_json
 from msgen.errors import ContractFileInvalidError
 from msgen.http_contracts import (
     UPSTREAMS_DIR,
@@ -37,6 +38,7 @@ from msgen.http_contracts import (
     _resolve,
     _success,
     replace_if_changed,
+    snapshot_upstreams,
 )
 
 CLIENTS_PACKAGE = "clients"
@@ -303,14 +305,6 @@ def operations(document: Mapping[str, Any], types: _Types) -> list[Operation]:
     return result
 
 
-@dataclass(frozen=True)
-class ClientFiles:
-    """The generated modules of one upstream's client: relative path -> text."""
-
-    upstream: str
-    files: dict[str, str]
-
-
 def is_model(schema: object) -> bool:
     """Whether a component schema is an object (a model class), not an enum or a scalar."""
     return isinstance(schema, Mapping) and (
@@ -386,8 +380,8 @@ def _models_source(
 
 def render_client(
     document: Mapping[str, Any], *, upstream: str, service: str, package: str
-) -> ClientFiles:
-    """The two modules of ``upstream``'s typed client, unformatted."""
+) -> dict[str, str]:
+    """The two modules of ``upstream``'s typed client (relative path -> text), unformatted."""
     schemas = document.get("components", {}).get("schemas", {})
     schemas = schemas if isinstance(schemas, Mapping) else {}
     every: dict[str, str] = {}
@@ -418,10 +412,7 @@ def render_client(
         version=str(document.get("info", {}).get("version", "")),
     )
     base = f"src/{package}/{CLIENTS_PACKAGE}"
-    return ClientFiles(
-        upstream=upstream,
-        files={f"{base}/{module}_models.py": models_source, f"{base}/{module}.py": client},
-    )
+    return {f"{base}/{module}_models.py": models_source, f"{base}/{module}.py": client}
 
 
 def _template(name: str) -> Any:
@@ -489,20 +480,13 @@ def client_files(
         return {}
     files = {f"src/{package}/{CLIENTS_PACKAGE}/__init__.py": package_init(package, service)}
     for snapshot in found:
-        try:
-            document = json.loads(snapshot.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ContractFileInvalidError(
-                f"cannot read {snapshot}: {exc}",
-                hint=f"msgen update {service} copies it again from the upstream",
-            ) from exc
+        hint = f"msgen update {service} copies it again from the upstream"
+        document = read_contract_json(snapshot, hint=hint)
         if not isinstance(document, Mapping):
-            raise ContractFileInvalidError(
-                f"{snapshot} is not an OpenAPI document",
-                hint=f"msgen update {service} copies it again from the upstream",
-            )
-        rendered = render_client(document, upstream=snapshot.stem, service=service, package=package)
-        files.update(rendered.files)
+            raise ContractFileInvalidError(f"{snapshot} is not an OpenAPI document", hint=hint)
+        files.update(
+            render_client(document, upstream=snapshot.stem, service=service, package=package)
+        )
     return format_python(files, project)
 
 
@@ -526,3 +510,11 @@ def sync_clients(
         if difference is not None:
             changed.append(difference)
     return changed
+
+
+def take_upstreams(
+    project: Path, upstreams: Mapping[str, Path], *, package: str, service: str
+) -> None:
+    """Copy the upstreams' current documents into ``project`` and generate its clients."""
+    snapshot_upstreams(project, upstreams)
+    sync_clients(project, package=package, service=service)

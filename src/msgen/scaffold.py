@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from msgen.clients import sync_clients
+from msgen.clients import take_upstreams
 from msgen.consumed import consumed_models
 from msgen.contracts import write_contract_file
 from msgen.domain.generate import plan_change, write_domain_files
@@ -24,7 +24,7 @@ from msgen.errors import (
     UnknownServiceError,
     UsageError,
 )
-from msgen.http_contracts import OPENAPI_FILE, snapshot_upstreams, upstream_dirs
+from msgen.http_contracts import OPENAPI_FILE, upstream_dirs
 from msgen.locking import lock_workspace
 from msgen.messaging import (
     check_broker,
@@ -392,8 +392,7 @@ def finish_service(
 
     def finish(project: Path) -> None:
         if upstreams:
-            snapshot_upstreams(project, upstreams)
-            sync_clients(project, package=names.package, service=names.service)
+            take_upstreams(project, upstreams, package=names.package, service=names.service)
         change = plan_change(
             project, package=names.package, old=Domain(), new=domain, service_name=names.service
         )

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from msgen.clients import sync_clients
+from msgen.clients import sync_clients, take_upstreams
 from msgen.domain.generate import DomainChange
 from msgen.domain.model import Domain
 from msgen.errors import TemplateBaseMissingError, UpdateError
@@ -665,34 +665,30 @@ def _refresh_snapshots(
     """Bring ``contracts/upstreams/`` and the typed clients up to the upstreams' documents.
 
     The update that changes nothing else: each file is replaced atomically, so an
-    interrupted run leaves every file whole and a rerun finishes the rest.
+    interrupted run leaves every file whole and a rerun finishes the rest. A dry run
+    generates the clients from the snapshots as they would be, staged aside.
     """
-    with tempfile.TemporaryDirectory(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-") as tmp:
-        staged = Path(tmp)  # the snapshots as they will be, for the clients (dry runs too)
-        current = target / UPSTREAMS_DIR
-        if current.is_dir():
-            shutil.copytree(current, staged / UPSTREAMS_DIR)
-        snapshot_upstreams(staged, upstreams)
-        changed = snapshot_upstreams(target, upstreams, write=not dry_run)
-        changed += sync_clients(
-            target,
-            package=package,
-            service=service,
-            write=not dry_run,
-            snapshots=staged / UPSTREAMS_DIR,
-        )
+    changed = snapshot_upstreams(target, upstreams, write=not dry_run)
+    if not dry_run:
+        changed += sync_clients(target, package=package, service=service)
+    else:
+        with tempfile.TemporaryDirectory(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-") as tmp:
+            staged = Path(tmp)
+            current = target / UPSTREAMS_DIR
+            if current.is_dir():
+                shutil.copytree(current, staged / UPSTREAMS_DIR)
+            snapshot_upstreams(staged, upstreams)
+            changed += sync_clients(
+                target,
+                package=package,
+                service=service,
+                write=False,
+                snapshots=staged / UPSTREAMS_DIR,
+            )
     return [
         FileChange(path=path.relative_to(target).as_posix(), status="added" if new else "modified")
         for path, new in changed
     ]
-
-
-def _sandbox_clients(
-    project: Path, upstreams: Mapping[str, Path], *, package: str, name: str
-) -> None:
-    """The sandbox's snapshots of its upstreams' APIs, and the typed clients built on them."""
-    snapshot_upstreams(project, upstreams)
-    sync_clients(project, package=package, service=name)
 
 
 @changes_workspace
@@ -793,7 +789,9 @@ def update_service(
                     domain_step=domain_step,
                     warm=export,
                 )
-            _sandbox_clients(project, called, package=str(final_answers["package_name"]), name=name)
+            take_upstreams(
+                project, called, package=str(final_answers["package_name"]), service=name
+            )
             changes = _compare(target, project, files)
             diff = _diff(target, project, changes) if dry_run else ""
             if not dry_run:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from msgen.cli import app
+from tests.clikit import system_copy
 from tests.servicekit import render
 
 EVENT = "orders.order_created"
@@ -48,10 +48,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def pair(rendered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "system"
-    shutil.copytree(rendered, root)
-    monkeypatch.chdir(root)
-    return root
+    return system_copy(rendered, tmp_path, monkeypatch)
 
 
 def export(root: Path, service: str, *options: str) -> subprocess.CompletedProcess[str]:

@@ -9,13 +9,13 @@ contract, then runs ``msgen check contracts``.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from msgen.cli import app
+from tests.clikit import system_copy
 from tests.servicekit import render
 
 EVENT = "orders.order_created"
@@ -37,10 +37,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def system(rendered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "system"
-    shutil.copytree(rendered, root)
-    monkeypatch.chdir(root)
-    return root
+    return system_copy(rendered, tmp_path, monkeypatch)
 
 
 def msgen(*args: str) -> str:

@@ -9,12 +9,11 @@ does the same with billing installed and exporting its own document.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.clikit import msgen
+from tests.clikit import msgen, system_copy
 from tests.servicekit import render
 from tests.test_http_contracts import api
 
@@ -36,10 +35,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def system(rendered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "system"
-    shutil.copytree(rendered, root)
-    monkeypatch.chdir(root)
-    return root
+    return system_copy(rendered, tmp_path, monkeypatch)
 
 
 def http_checks(*args: str) -> tuple[int, list[dict[str, object]]]:
