@@ -13,7 +13,8 @@ httptools, no access log, LOG_LEVEL=WARNING):
   as docs/observability.md recommends for production (``parentbased_traceidratio``, 10%),
   metrics, a bearer token on every request (this script's issuer, as benchmarks/auth.py),
   BROKER_URL set when a RabbitMQ answers on 127.0.0.1:5672 (the relay publishes what
-  ``POST`` records in the outbox);
+  ``POST`` records in the outbox) with OUTBOX_UNCONSUMED_EVENTS as ``msgen dev up``,
+  Compose and Kubernetes set it (no service of the workspace consumes orders' events);
 - ``traced``: the same, every request traced (``always_on``).
 
 Spans go to a batch processor whose exporter drops them (as benchmarks/observability.py),
@@ -315,7 +316,12 @@ def measure(
     broker: str | None,
     args: argparse.Namespace,
 ) -> None:
+    from msgen.topology import unconsumed_env
+    from msgen.workspace import load_workspace
+
     auth = {"Authorization": f"Bearer {token}"}
+    workspace = load_workspace(service.parent / "msgen.yaml").model
+    unconsumed = unconsumed_env(workspace, "orders")
     with ExitStack() as stack:
         bases: dict[str, str] = {}
         headers: dict[str, dict[str, str]] = {}
@@ -328,6 +334,10 @@ def measure(
                 env["OTEL_TRACES_EXPORTER"] = "none"
                 if broker:
                     env["BROKER_URL"] = broker
+                    # As dev up, Compose and Kubernetes set it: nothing in this workspace
+                    # consumes orders' events, so the relay publishes them (confirmed) and
+                    # marks them sent rather than parking them.
+                    env.update(unconsumed)
                 sampler = "always_on" if label == "traced" else "parentbased_traceidratio"
                 env["OTEL_TRACES_SAMPLER"] = sampler
                 env["OTEL_TRACES_SAMPLER_ARG"] = "0.1"
